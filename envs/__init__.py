@@ -1,0 +1,1 @@
+"""Gymnasium environments for GUI agents: browser (Playwright) and desktop (Xvfb)."""

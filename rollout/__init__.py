@@ -1,0 +1,1 @@
+"""Policy engines, the ReAct agent and asynchronous trajectory collection on Ray."""

@@ -1,0 +1,76 @@
+"""Which engine serves the policy, and how; `make_engine` is the one place engines are built."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from agentrl.config import StrictModel
+from rollout.engines.base import Engine, SamplingConfig
+
+
+def has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+class EngineConfig(StrictModel):
+    """`kind: auto` picks vLLM on a GPU and HFEngine on a CPU, where transformers' batched generate measured
+    faster than vLLM-CPU for the tiny model (benchmarks/results/engines.json)."""
+
+    kind: Literal["auto", "hf", "vllm", "openai"] = "auto"
+    model: str = "runs/models/tiny"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    max_batch_size: int = 16  # hf: requests generated as one batch
+    batch_wait_s: float = 0.01  # hf: how long a batch waits for more requests
+    max_model_len: int = 4096  # vllm
+    gpu_memory_utilization: float = 0.15  # vllm: on the CPU, the fraction of host RAM for the KV cache
+    tensor_parallel_size: int = 1  # vllm
+    max_images_per_prompt: int = 4
+    endpoint: str | None = (
+        None  # openai: base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1
+    )
+    api_key_env: str = "OPENAI_API_KEY"  # openai: environment variable holding the key (may be unset)
+    served_model: str | None = None  # openai: model name on the server (default: `model`)
+    timeout_s: float = 120.0  # per request
+    sampling: SamplingConfig = SamplingConfig()
+
+    def resolved_kind(self) -> str:
+        if self.kind != "auto":
+            return self.kind
+        return "vllm" if has_cuda() else "hf"
+
+    def resolved_dtype(self) -> str:
+        if self.dtype != "auto":
+            return self.dtype
+        return "bfloat16" if has_cuda() else "float32"
+
+
+def make_engine(cfg: EngineConfig) -> Engine:
+    kind = cfg.resolved_kind()
+    if kind == "hf":
+        from rollout.engines.hf import HFEngine
+
+        return HFEngine(
+            cfg.model,
+            dtype=cfg.resolved_dtype(),
+            device="cuda" if has_cuda() else "cpu",
+            max_batch_size=cfg.max_batch_size,
+            batch_wait_s=cfg.batch_wait_s,
+        )
+    if kind == "vllm":
+        from rollout.engines.vllm import VLLMEngine
+
+        return VLLMEngine(
+            cfg.model,
+            max_model_len=cfg.max_model_len,
+            gpu_memory_utilization=cfg.gpu_memory_utilization,
+            max_images_per_prompt=cfg.max_images_per_prompt,
+            dtype=cfg.resolved_dtype(),
+            tensor_parallel_size=cfg.tensor_parallel_size,
+        )
+    if kind == "openai":
+        from rollout.engines.openai import OpenAIEngine
+
+        return OpenAIEngine(cfg)
+    raise ValueError(f"engine.kind: unknown '{kind}'")
