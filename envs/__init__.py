@@ -1,1 +1,14 @@
-"""Gymnasium environments for GUI agents: browser (Playwright) and desktop (Xvfb)."""
+"""Gymnasium environments for GUI agents: toy, browser (Playwright, MiniWoB++, web apps), desktop (Xvfb).
+
+Importing `envs` registers every built-in env id (`agentrl/<family>.<task>-v<N>`) with gymnasium; the
+families register lazily (entry points are strings), so the import stays cheap.
+"""
+
+from envs.registry import EnvSpec, UnknownEnvError, add_loader, list_envs, load_all, make, register, spec
+
+# Each family adds one loader line here.
+add_loader("envs.toy.click:register_all")
+
+load_all()
+
+__all__ = ["EnvSpec", "UnknownEnvError", "list_envs", "make", "register", "spec"]

@@ -1,0 +1,100 @@
+"""The env registry: gymnasium ids `agentrl/<family>.<task>-v<N>` with agentrl's metadata beside them.
+
+Registration goes through gymnasium (so `gymnasium.make(id)` works once `envs` is imported) and is lazy:
+an entry point is a "module:Class" string, imported on first `make`. Duplicate ids are refused with both
+sources named; an unknown id is answered with the closest registered ids.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+
+class UnknownEnvError(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
+        return str(self.args[0])
+
+
+class DuplicateEnvError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    id: str
+    entry_point: str | Callable[..., gym.Env]
+    kind: str  # "browser", "web-app", "desktop", "toy", or a plugin's own
+    source: str  # who registered it: a module, an entry point, a file
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    has_expert: bool = False
+    tags: tuple[str, ...] = ()
+    max_episode_steps: int | None = None
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+
+
+def register(spec: EnvSpec) -> None:
+    if spec.id in _REGISTRY:
+        old = _REGISTRY[spec.id]
+        raise DuplicateEnvError(
+            f"env id '{spec.id}' is registered twice: by {old.source} and by {spec.source}"
+        )
+    _REGISTRY[spec.id] = spec
+    gym.register(id=spec.id, entry_point=spec.entry_point, kwargs=dict(spec.kwargs), disable_env_checker=True)
+
+
+def unregister(env_id: str) -> None:
+    _REGISTRY.pop(env_id, None)
+    gym.registry.pop(env_id, None)
+
+
+def spec(env_id: str) -> EnvSpec:
+    load_all()
+    if env_id not in _REGISTRY:
+        close = difflib.get_close_matches(env_id, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownEnvError(f"unknown env id '{env_id}'{hint} (`agentrl envs list` shows all)")
+    return _REGISTRY[env_id]
+
+
+def make(env_id: str, **kwargs: Any) -> gym.Env:
+    """gymnasium.make with a helpful error for unknown ids."""
+    spec(env_id)
+    return gym.make(env_id, **kwargs)
+
+
+def list_envs(kind: str | None = None, tag: str | None = None) -> list[EnvSpec]:
+    load_all()
+    return [
+        s
+        for s in sorted(_REGISTRY.values(), key=lambda s: s.id)
+        if (kind is None or s.kind == kind) and (tag is None or tag in s.tags)
+    ]
+
+
+_loaded = False
+_LOADERS: list[str] = []  # "module:function" registering a family; filled by add_loader
+
+
+def add_loader(target: str) -> None:
+    """A family registers itself lazily: `target` is called once, on the first lookup."""
+    if target not in _LOADERS:
+        _LOADERS.append(target)
+
+
+def load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    for target in _LOADERS:
+        module, fn = target.split(":")
+        getattr(importlib.import_module(module), fn)()

@@ -1,0 +1,1 @@
+"""Toy GUI tasks drawn with Pillow (fast, no browser)."""
