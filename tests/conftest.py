@@ -12,3 +12,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from agentrl.models.factory import init_model
 
     return init_model("tiny", tmp_path_factory.mktemp("models") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A real local Ray instance (2 CPUs, as CI has), shared by the tests that need one."""
+    import ray
+
+    from agentrl.launch.ray_init import RayConfig, init_ray
+
+    init_ray(RayConfig(num_cpus=2))
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_model_dir):
+    from agentrl.models.loading import load_processor
+
+    return load_processor(tiny_model_dir).tokenizer

@@ -35,6 +35,7 @@ def _cmd_version(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from agentrl.cli import model as model_cmd
+    from agentrl.cli import rollout as rollout_cmd
 
     parser = argparse.ArgumentParser(
         prog="agentrl",
@@ -44,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=_cmd_version)
-    registrars: list[Callable[[argparse._SubParsersAction], None]] = [model_cmd.register]
+    registrars: list[Callable[[argparse._SubParsersAction], None]] = [
+        model_cmd.register,
+        rollout_cmd.register,
+    ]
     for register in registrars:
         register(sub)
     return parser

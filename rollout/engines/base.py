@@ -36,6 +36,9 @@ class GenerationRequest:
     images: list[ImageLike] = field(default_factory=list)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     request_id: str = ""
+    # The same prompt as chat messages, for engines that take messages (OpenAI-compatible endpoints):
+    # images appear as {"type": "image", "ref": ...} parts, in the order of `images`.
+    messages: list[dict[str, Any]] | None = None
 
 
 @dataclass

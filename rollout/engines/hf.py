@@ -53,18 +53,22 @@ class HFEngine(Engine):
         self.blocked = blocked_token_ids(self.tokenizer)
         self._queue: asyncio.Queue[tuple[GenerationRequest, asyncio.Future]] | None = None
         self._worker: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
 
     # -- public API ------------------------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.create_task(self._serve())
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # first call, or the engine is reused under a new event loop
+            self._loop, self._queue, self._lock = loop, asyncio.Queue(), asyncio.Lock()
+            self._worker = loop.create_task(self._serve())
+        fut: asyncio.Future = loop.create_future()
         await self._queue.put((request, fut))
         return await fut
 
     async def update_weights(self, weights: dict[str, Any] | str | Path, version: int) -> None:
+        if self._loop is not asyncio.get_running_loop():
+            self._lock = asyncio.Lock()
         async with self._lock:  # never swap weights under a running batch
             sd = load_state_dict_from_dir(weights) if isinstance(weights, (str, Path)) else weights
             await asyncio.to_thread(self._load, sd)

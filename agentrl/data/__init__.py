@@ -1,0 +1,1 @@
+"""The data flywheel: trajectory store, validation and routing, datasets for CT, SFT and RL."""

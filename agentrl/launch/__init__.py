@@ -1,0 +1,1 @@
+"""Starting and reaching Ray: local clusters, existing clusters, job submission."""

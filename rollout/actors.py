@@ -1,0 +1,131 @@
+"""Ray actors with small typed interfaces: env workers (several envs each) and policy engines.
+
+EnvWorker is a plain (threaded-once) actor: Ray runs its methods one at a time on one thread, which is what
+Playwright's sync API and X11 clients need; several workers give parallelism. EngineActor is an async
+actor, so many episodes' requests share one engine concurrently. Only `GenerationRequest`,
+`GenerationResult` and env observations cross these boundaries.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from envs.actions import Action
+from rollout.engines.base import GenerationRequest, GenerationResult
+from rollout.engines.config import EngineConfig
+
+
+class EnvWorker:
+    """Hosts up to `slots` envs; each slot keeps one env per env id and reuses it across episodes."""
+
+    def __init__(self, slots: int, env_kwargs: dict[str, Any] | None = None) -> None:
+        self.slots = slots
+        self.env_kwargs = dict(env_kwargs or {})
+        self._envs: list[dict[str, Any]] = [{} for _ in range(slots)]
+        self._current: list[Any] = [None] * slots
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def reset(self, slot: int, env_id: str, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        import envs
+
+        if env_id not in self._envs[slot]:
+            self._envs[slot][env_id] = envs.make(env_id, **self.env_kwargs)
+        self._current[slot] = self._envs[slot][env_id]
+        return self._current[slot].reset(seed=seed)
+
+    def step(
+        self, slot: int, action: Action | str
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        if self._current[slot] is None:
+            raise RuntimeError(f"env slot {slot}: step() before reset()")
+        return self._current[slot].step(action)
+
+    def close(self) -> None:
+        for per_slot in self._envs:
+            for env in per_slot.values():
+                env.close()
+            per_slot.clear()
+
+
+class EngineActor:
+    """An Engine (HF, vLLM or OpenAI-compatible) behind an async Ray actor."""
+
+    def __init__(self, cfg: EngineConfig, num_threads: int | None = None) -> None:
+        if num_threads:
+            import torch
+
+            torch.set_num_threads(num_threads)
+        from rollout.engines.config import make_engine
+
+        self.engine = make_engine(cfg)
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        return await self.engine.generate(request)
+
+    async def update_weights(self, weights: dict[str, Any] | str | Path, version: int) -> int:
+        await self.engine.update_weights(weights, version)
+        return self.engine.version
+
+    async def version(self) -> int:
+        return self.engine.version
+
+    async def shutdown(self) -> None:
+        await self.engine.shutdown()
+
+
+class RayEnvSlot:
+    """`EnvLike` for one slot of an EnvWorker actor."""
+
+    def __init__(self, worker: Any, slot: int) -> None:
+        self.worker, self.slot = worker, slot
+
+    async def reset(self, env_id: str, seed: int):
+        return await self.worker.reset.remote(self.slot, env_id, seed)
+
+    async def step(self, action: Action | str):
+        return await self.worker.step.remote(self.slot, action)
+
+
+class RayEngineClient:
+    """`EngineLike` for an EngineActor handle (or several, round-robin)."""
+
+    def __init__(self, actors: list[Any]) -> None:
+        if not actors:
+            raise ValueError("RayEngineClient needs at least one engine actor")
+        self.actors = actors
+        self._next = 0
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        actor = self.actors[self._next % len(self.actors)]
+        self._next += 1
+        return await actor.generate.remote(request)
+
+    async def update_weights(self, weights: Any, version: int) -> None:
+        """Push to every engine; a plain state dict is put in the object store once."""
+        ref = weights if isinstance(weights, (str, Path)) else ray.put(weights)
+        versions = await _gather([a.update_weights.remote(ref, version) for a in self.actors])
+        if any(v != version for v in versions):
+            raise RuntimeError(f"weight push: engines report versions {versions}, expected {version}")
+
+    async def shutdown(self) -> None:
+        await _gather([a.shutdown.remote() for a in self.actors])
+
+
+async def _gather(refs: list[Any]) -> list[Any]:
+    import asyncio
+
+    return list(await asyncio.gather(*refs))
+
+
+def env_worker_actor(num_cpus: float = 0.5, max_restarts: int = 0) -> Any:
+    return ray.remote(num_cpus=num_cpus, max_restarts=max_restarts)(EnvWorker)
+
+
+def engine_actor(num_cpus: float = 1.0, num_gpus: float = 0.0) -> Any:
+    return ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(EngineActor)

@@ -1,0 +1,172 @@
+"""The asynchronous trajectory collector: episodes run concurrently, finished ones stream out at once.
+
+Nothing waits on the slowest episode: each episode holds one env slot and awaits the shared engine; when it
+ends, its slot takes the next task. Faults stay local and are never lost silently — an engine error or
+timeout ends that episode with status "error"; an env worker that dies is restarted and its episodes are
+retried (up to `max_retries`), then recorded with status "aborted"; an episode over its time limit is
+recorded "aborted" too. Every turn records the policy version that generated it, so episodes may span
+weight updates (partial rollouts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import Any
+
+import ray
+
+from agentrl.config import StrictModel
+from rollout.actors import RayEnvSlot, env_worker_actor
+from rollout.agent import AgentConfig
+from rollout.episode import EngineLike, run_episode
+from rollout.trajectory import Trajectory
+
+Task = tuple[str, int]  # (env id, seed)
+
+
+class CollectorConfig(StrictModel):
+    env_workers: int = 2
+    envs_per_worker: int = 4
+    max_in_flight: int = 8  # episodes running at once (at most env_workers * envs_per_worker)
+    request_timeout_s: float = 120.0
+    episode_timeout_s: float = 600.0
+    max_retries: int = 1  # re-runs of an episode whose env worker died
+    worker_num_cpus: float = 0.25
+    env_kwargs: dict[str, Any] = {}  # passed to every envs.make (e.g. text_mode, max_steps)
+    allow_shell: bool = False
+
+
+class Collector:
+    def __init__(self, engine: EngineLike, tokenizer: Any, agent: AgentConfig, cfg: CollectorConfig) -> None:
+        self.engine, self.tokenizer, self.agent, self.cfg = engine, tokenizer, agent, cfg
+        kwargs = dict(cfg.env_kwargs)
+        if cfg.allow_shell:
+            kwargs["allow_shell"] = True
+        self._actor_cls = env_worker_actor(num_cpus=cfg.worker_num_cpus)
+        self._env_kwargs = kwargs
+        self.workers = [self._new_worker() for _ in range(cfg.env_workers)]
+        self._generation = [0] * cfg.env_workers
+        self._slots: asyncio.Queue[tuple[int, int]] | None = None
+        self.restarts = 0
+
+    def _new_worker(self) -> Any:
+        return self._actor_cls.remote(self.cfg.envs_per_worker, self._env_kwargs)
+
+    def _ensure_slots(self) -> asyncio.Queue[tuple[int, int]]:
+        if self._slots is None:
+            self._slots = asyncio.Queue()
+            for s in range(self.cfg.envs_per_worker):
+                for w in range(self.cfg.env_workers):
+                    self._slots.put_nowait((w, s))
+        return self._slots
+
+    def _restart(self, w: int, generation: int) -> None:
+        if self._generation[w] != generation:  # another episode of this worker restarted it already
+            return
+        ray.kill(self.workers[w], no_restart=True)
+        self.workers[w] = self._new_worker()
+        self._generation[w] += 1
+        self.restarts += 1
+
+    async def _episode(
+        self, slot: tuple[int, int], env_id: str, seed: int, meta: dict[str, Any]
+    ) -> Trajectory:
+        w, s = slot
+        last = ""
+        for attempt in range(self.cfg.max_retries + 1):
+            meta = {**meta, "attempt": attempt}
+            generation = self._generation[w]
+            env = RayEnvSlot(self.workers[w], s)
+            try:
+                return await asyncio.wait_for(
+                    run_episode(
+                        self.engine,
+                        env,
+                        self.tokenizer,
+                        self.agent,
+                        env_id,
+                        seed,
+                        request_timeout_s=self.cfg.request_timeout_s,
+                        allow_shell=self.cfg.allow_shell,
+                        meta=meta,
+                    ),
+                    self.cfg.episode_timeout_s,
+                )
+            except ray.exceptions.RayActorError as e:
+                last = f"env worker died: {str(e).splitlines()[0][:200]}"
+                self._restart(w, generation)
+            except TimeoutError:
+                return Trajectory(
+                    env_id,
+                    seed,
+                    "",
+                    status="aborted",
+                    meta=meta,
+                    reason=f"episode time limit ({self.cfg.episode_timeout_s:g}s)",
+                )
+            except Exception as e:  # an env that raised instead of truncating: recorded, not lost
+                cause = e.cause if isinstance(e, ray.exceptions.RayTaskError) and e.cause else e
+                return Trajectory(
+                    env_id,
+                    seed,
+                    "",
+                    status="error",
+                    meta=meta,
+                    reason=f"env: {type(cause).__name__}: {str(cause).splitlines()[0][:300]}",
+                )
+        return Trajectory(env_id, seed, "", status="aborted", reason=last, meta=meta)
+
+    async def stream(
+        self, tasks: Iterable[Task] | AsyncIterable[Task], meta: dict[str, Any] | None = None
+    ) -> AsyncIterator[Trajectory]:
+        """Run every task; yield trajectories in completion order."""
+        slots = self._ensure_slots()
+        limit = max(1, min(self.cfg.max_in_flight, self.cfg.env_workers * self.cfg.envs_per_worker))
+        gate = asyncio.Semaphore(limit)
+        out: asyncio.Queue[Trajectory | None] = asyncio.Queue()
+        running: set[asyncio.Task] = set()
+
+        async def one(env_id: str, seed: int) -> None:
+            slot = await slots.get()
+            try:
+                traj = await self._episode(slot, env_id, seed, dict(meta or {}))
+            finally:
+                slots.put_nowait(slot)
+                gate.release()
+            await out.put(traj)
+
+        async def feed() -> None:
+            async for env_id, seed in _aiter(tasks):
+                await gate.acquire()
+                t = asyncio.create_task(one(env_id, seed))
+                running.add(t)
+                t.add_done_callback(running.discard)
+            while running:
+                await asyncio.gather(*list(running))
+            await out.put(None)
+
+        feeder = asyncio.create_task(feed())
+        try:
+            while (item := await out.get()) is not None:
+                yield item
+            await feeder
+        finally:
+            if not feeder.done():
+                feeder.cancel()
+            for t in list(running):
+                t.cancel()
+
+    async def close(self) -> None:
+        await asyncio.gather(*[w.close.remote() for w in self.workers], return_exceptions=True)
+        for w in self.workers:
+            ray.kill(w, no_restart=True)
+
+
+async def _aiter(tasks: Iterable[Task] | AsyncIterable[Task]) -> AsyncIterator[Task]:
+    if isinstance(tasks, AsyncIterable):
+        async for t in tasks:
+            yield t
+    else:
+        for t in tasks:
+            yield t

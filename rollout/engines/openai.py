@@ -1,0 +1,115 @@
+"""OpenAIEngine: any OpenAI-compatible chat endpoint (e.g. `vllm serve`), for evaluating served models.
+
+It sends the prompt as chat messages with screenshots as PNG data URLs. Token ids come back only where
+the server can return them (vLLM's `return_tokens_as_token_ids`); otherwise results carry text and
+logprobs only, which is enough for evaluation but not for PPO. It cannot update weights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from rollout.engines.base import Engine, EngineError, GenerationRequest, GenerationResult, to_pil
+from rollout.trajectory import png_bytes
+
+
+def _data_url(image: Any) -> str:
+    import numpy as np
+
+    return "data:image/png;base64," + base64.b64encode(png_bytes(np.asarray(to_pil(image)))).decode()
+
+
+class OpenAIEngine(Engine):
+    def __init__(self, cfg: Any) -> None:
+        if not cfg.endpoint:
+            raise ValueError("engine.endpoint: required for kind=openai, e.g. http://127.0.0.1:8000/v1")
+        self.url = cfg.endpoint.rstrip("/") + "/chat/completions"
+        self.model = cfg.served_model or cfg.model
+        self.api_key = os.environ.get(cfg.api_key_env, "EMPTY")
+        self.timeout_s = cfg.timeout_s
+        self.version = 0
+
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
+        if request.messages is None:
+            raise EngineError("OpenAIEngine needs chat messages in the request (the agent provides them)")
+        images = iter(request.images)
+        messages = []
+        for m in request.messages:
+            content = m["content"]
+            if isinstance(content, list):
+                content = [
+                    {"type": "image_url", "image_url": {"url": _data_url(next(images))}}
+                    if p["type"] == "image"
+                    else p
+                    for p in content
+                ]
+            messages.append({"role": m["role"], "content": content})
+        s = request.sampling
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "logprobs": True,
+            "return_tokens_as_token_ids": True,
+        }
+        if s.seed is not None:
+            body["seed"] = s.seed
+        return body
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        req = urllib.request.Request(
+            self.url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            raise EngineError(f"endpoint {self.url} answered {e.code}: {e.read()[:300]!r}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            raise EngineError(f"endpoint {self.url} unreachable: {e}") from None
+        except json.JSONDecodeError as e:
+            raise EngineError(f"endpoint {self.url} returned malformed JSON: {e}") from None
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        t0 = time.perf_counter()
+        data = await asyncio.to_thread(self._post, self._body(request))
+        try:
+            choice = data["choices"][0]
+            text = choice["message"]["content"] or ""
+            content = (choice.get("logprobs") or {}).get("content") or []
+        except (KeyError, IndexError, TypeError) as e:
+            raise EngineError(
+                f"endpoint {self.url} returned an unexpected response: {str(data)[:300]}"
+            ) from e
+        ids = [
+            int(c["token"].split(":", 1)[1])
+            for c in content
+            if str(c.get("token", "")).startswith("token_id:")
+        ]
+        logprobs = [float(c["logprob"]) for c in content]
+        usage = data.get("usage") or {}
+        return GenerationResult(
+            token_ids=ids if len(ids) == len(logprobs) else [],
+            logprobs=logprobs,
+            text=text,
+            finish_reason="stop" if choice.get("finish_reason") == "stop" else "length",
+            policy_version=self.version,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            latency_s=time.perf_counter() - t0,
+        )
+
+    async def update_weights(self, weights: dict[str, Any] | str | Path, version: int) -> None:
+        raise EngineError("OpenAIEngine serves a remote model and cannot update its weights")

@@ -1,0 +1,94 @@
+"""One episode: the ReAct loop between an engine and an env, producing a Trajectory.
+
+Both sides are awaited, so many episodes interleave on one event loop: while one waits for the engine,
+another's env steps. Failures stay inside the episode: an engine error or timeout ends it with
+status "error" and the reason; the caller decides about env-worker deaths (see collector).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+from envs.actions import Action
+from rollout.agent import AgentConfig, ReActAgent
+from rollout.engines.base import EngineError, GenerationRequest, GenerationResult
+from rollout.trajectory import Trajectory, Turn
+
+
+class EngineLike(Protocol):
+    async def generate(self, request: GenerationRequest) -> GenerationResult: ...
+
+
+class EnvLike(Protocol):
+    """An env reached asynchronously (a local env in a thread, or a slot of a Ray env worker)."""
+
+    async def reset(self, env_id: str, seed: int) -> tuple[dict[str, Any], dict[str, Any]]: ...
+
+    async def step(
+        self, action: Action | str
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]: ...
+
+
+async def run_episode(
+    engine: EngineLike,
+    env: EnvLike,
+    tokenizer: Any,
+    cfg: AgentConfig,
+    env_id: str,
+    seed: int,
+    *,
+    request_timeout_s: float = 120.0,
+    allow_shell: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Trajectory:
+    obs, info = await env.reset(env_id, seed)
+    traj = Trajectory(env_id=env_id, seed=seed, instruction=obs["instruction"], meta=dict(meta or {}))
+    agent = ReActAgent(tokenizer, cfg, allow_shell=allow_shell)
+    agent.start(traj, obs, info)
+    for step in range(cfg.max_steps):
+        ids, refs = agent.prompt()
+        sampling = cfg.sampling
+        if sampling.seed is not None:  # distinct but reproducible per episode and turn
+            sampling = sampling.model_copy(update={"seed": sampling.seed + 1009 * seed + step})
+        request = GenerationRequest(
+            ids,
+            traj.images_for(refs),
+            sampling,
+            request_id=f"{env_id}:{seed}:{traj.id[:8]}:{step}",
+            messages=agent.messages(),
+        )
+        t0 = time.perf_counter()
+        try:
+            result = await asyncio.wait_for(engine.generate(request), request_timeout_s)
+        except (EngineError, TimeoutError) as e:
+            traj.status, traj.reason = "error", f"engine: {type(e).__name__}: {e}"[:500]
+            return traj
+        t1 = time.perf_counter()
+        parsed = agent.act(result)
+        obs, reward, terminated, truncated, info = await env.step(parsed.env_input)
+        traj.turns.append(
+            Turn(
+                prompt_ids=ids,
+                response_ids=list(result.token_ids),
+                logprobs=list(result.logprobs),
+                text=result.text,
+                image_refs=refs,
+                action=parsed.action.to_dict() if parsed.action else None,
+                action_error=info.get("action_error", "") or parsed.error,
+                reward=float(reward),
+                policy_version=result.policy_version,
+                finish_reason=result.finish_reason,
+                timings={"generate_s": t1 - t0, "env_s": time.perf_counter() - t1},
+            )
+        )
+        traj.reward += float(reward)
+        if terminated or truncated:
+            traj.terminated, traj.truncated = terminated, truncated
+            traj.success = bool(info.get("success", reward > 0))
+            traj.reason = info.get("truncation_reason", "")
+            return traj
+        agent.observe(traj, obs, info)
+    traj.truncated, traj.reason = True, f"agent step limit ({cfg.max_steps})"
+    return traj

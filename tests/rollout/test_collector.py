@@ -1,0 +1,124 @@
+"""The async collector on real Ray env workers and a real transformers engine.
+
+Faults are injected by wrapping the real engine (`Delayed`, `Failing`) and by killing a real env worker
+actor: the wrappers only delay or refuse requests, everything else runs for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rollout.agent import AgentConfig
+from rollout.collector import Collector, CollectorConfig
+from rollout.engines.base import EngineError, GenerationRequest, SamplingConfig
+
+ENV = "agentrl/toy.click-target-v0"
+AGENT = AgentConfig(max_steps=3, sampling=SamplingConfig(max_tokens=8, temperature=1.0, seed=0))
+
+
+def _seed(request: GenerationRequest) -> int:
+    return int(request.request_id.split(":")[1])
+
+
+class Delayed:
+    """Requests of the given seeds wait `delay_s` before reaching the real engine."""
+
+    def __init__(self, engine, seeds, delay_s):
+        self.engine, self.seeds, self.delay_s = engine, set(seeds), delay_s
+        self.active = self.peak = 0
+
+    async def generate(self, request):
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            if _seed(request) in self.seeds:
+                await asyncio.sleep(self.delay_s)
+            return await self.engine.generate(request)
+        finally:
+            self.active -= 1
+
+
+class Failing:
+    def __init__(self, engine, seeds):
+        self.engine, self.seeds = engine, set(seeds)
+
+    async def generate(self, request):
+        if _seed(request) in self.seeds:
+            raise EngineError("injected failure")
+        return await self.engine.generate(request)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    from rollout.engines.hf import HFEngine
+
+    return HFEngine(tiny_model_dir)
+
+
+def _collect(collector, tasks):
+    async def run():
+        try:
+            return [t async for t in collector.stream(tasks)]
+        finally:
+            await collector.close()
+
+    return asyncio.run(run())
+
+
+def test_streams_in_completion_order_within_the_in_flight_limit(ray_local, engine, tiny_tokenizer):
+    slow = Delayed(engine, seeds=[0], delay_s=1.0)
+    cfg = CollectorConfig(env_workers=2, envs_per_worker=2, max_in_flight=3)
+    trajs = _collect(Collector(slow, tiny_tokenizer, AGENT, cfg), [(ENV, s) for s in range(8)])
+    assert sorted(t.seed for t in trajs) == list(range(8))
+    assert trajs[-1].seed == 0  # submitted first, finished last: nobody waited for it
+    assert slow.peak <= 3
+    for t in trajs:
+        assert t.status == "ok" and 1 <= t.num_steps <= 3
+        for turn in t.turns:
+            assert len(turn.response_ids) == len(turn.logprobs) > 0
+            pads = turn.prompt_ids.count(tiny_tokenizer.convert_tokens_to_ids("<|image_pad|>"))
+            assert pads == len(turn.image_refs) == 1 and turn.image_refs[0] in t.images
+
+
+def test_engine_failure_fails_that_episode_only(ray_local, engine, tiny_tokenizer):
+    cfg = CollectorConfig(env_workers=1, envs_per_worker=4)
+    trajs = _collect(
+        Collector(Failing(engine, [2]), tiny_tokenizer, AGENT, cfg), [(ENV, s) for s in range(5)]
+    )
+    by_seed = {t.seed: t for t in trajs}
+    assert by_seed[2].status == "error" and "injected failure" in by_seed[2].reason
+    assert all(by_seed[s].status == "ok" for s in (0, 1, 3, 4))
+
+
+def test_dead_env_worker_is_restarted_and_its_episodes_retried(ray_local, engine, tiny_tokenizer):
+    import ray
+
+    cfg = CollectorConfig(env_workers=2, envs_per_worker=2, max_retries=1)
+    collector = Collector(Delayed(engine, seeds=range(100), delay_s=0.3), tiny_tokenizer, AGENT, cfg)
+
+    async def run():
+        async def kill():
+            await asyncio.sleep(1.0)
+            ray.kill(collector.workers[0])
+
+        killer = asyncio.create_task(kill())
+        try:
+            return [t async for t in collector.stream([(ENV, s) for s in range(8)])]
+        finally:
+            await killer
+            await collector.close()
+
+    trajs = asyncio.run(run())
+    assert sorted(t.seed for t in trajs) == list(range(8))  # none lost
+    assert collector.restarts >= 1
+    retried = [t for t in trajs if t.meta.get("attempt") == 1]
+    assert retried and all(t.status == "ok" for t in retried)
+
+
+def test_episode_time_limit_aborts_with_reason(ray_local, engine, tiny_tokenizer):
+    cfg = CollectorConfig(env_workers=1, envs_per_worker=2, episode_timeout_s=0.5)
+    trajs = _collect(Collector(Delayed(engine, [1], 5.0), tiny_tokenizer, AGENT, cfg), [(ENV, 0), (ENV, 1)])
+    by_seed = {t.seed: t for t in trajs}
+    assert by_seed[1].status == "aborted" and "episode time limit" in by_seed[1].reason
