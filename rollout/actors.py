@@ -46,6 +46,11 @@ class EnvWorker:
             raise RuntimeError(f"env slot {slot}: step() before reset()")
         return self._current[slot].step(action)
 
+    def expert_action(self, slot: int) -> str:
+        if self._current[slot] is None:
+            raise RuntimeError(f"env slot {slot}: expert_action() before reset()")
+        return self._current[slot].unwrapped.expert_action()
+
     def close(self) -> None:
         for per_slot in self._envs:
             for env in per_slot.values():
@@ -90,6 +95,9 @@ class RayEnvSlot:
 
     async def step(self, action: Action | str):
         return await self.worker.step.remote(self.slot, action)
+
+    async def expert_action(self) -> str:
+        return await self.worker.expert_action.remote(self.slot)
 
 
 class RayEngineClient:

@@ -30,6 +30,8 @@ class EnvLike(Protocol):
         self, action: Action | str
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]: ...
 
+    async def expert_action(self) -> str: ...
+
 
 async def run_episode(
     engine: EngineLike,
@@ -47,6 +49,9 @@ async def run_episode(
     traj = Trajectory(env_id=env_id, seed=seed, instruction=obs["instruction"], meta=dict(meta or {}))
     agent = ReActAgent(tokenizer, cfg, allow_shell=allow_shell)
     agent.start(traj, obs, info)
+    if hasattr(engine, "bind"):  # scripted policies (expert, random click) act on this episode's env
+        assert agent.mapper is not None
+        engine = engine.bind(env, agent.mapper)
     for step in range(cfg.max_steps):
         ids, refs = agent.prompt()
         sampling = cfg.sampling

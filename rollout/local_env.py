@@ -38,6 +38,12 @@ class LocalEnv:
         assert self._current is not None, "reset() first"
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._current.step, action)
 
+    async def expert_action(self) -> str:
+        assert self._current is not None, "reset() first"
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._current.unwrapped.expert_action
+        )
+
     def close(self) -> None:
         def _close_all() -> None:
             for env in self._envs.values():
