@@ -31,7 +31,7 @@ from envs.desktop.xserver import XServer
 
 
 class Desktop:
-    def __init__(self, width: int, height: int, sandbox: Sandbox, xvfb: str = "Xvfb", app_timeout_s: float = 3.0,
+    def __init__(self, width: int, height: int, sandbox: Sandbox, xvfb: str = "Xvfb", app_timeout_s: float = 10.0,
                  wait_s: float = 0.3, spare_hosts: int = 3) -> None:  # fmt: skip
         self.width, self.height, self.sandbox = width, height, sandbox
         self.app_timeout_s, self.wait_s, self.spare_hosts = app_timeout_s, wait_s, spare_hosts

@@ -38,7 +38,7 @@ class DesktopEnv(GUIEnv):
         allow_shell: bool = False,
         shell_timeout_s: float = 10.0,
         shell_output_chars: int = 2000,
-        app_timeout_s: float = 3.0,
+        app_timeout_s: float = 10.0,
         wait_s: float = 0.3,
         xvfb: str = "Xvfb",
         **kwargs: Any,

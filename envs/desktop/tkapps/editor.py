@@ -135,4 +135,4 @@ class Editor(App):
     def app_state(self) -> dict[str, Any]:
         return {"path": self.rel(self.path) if self.path else None, "text": self.text.get("1.0", "end-1c"),
                 "modified": bool(self.text.edit_modified()), "wrap": self.wrap.get(), "size": self.size.get(),
-                "at_end": self.text.compare("insert", ">=", "end-1c")}  # fmt: skip
+                "at_end": self.text.compare("insert", ">=", "end-1c"), "top_line": int(self.text.index("@0,0").split(".")[0])}  # fmt: skip

@@ -41,14 +41,17 @@ class Layout:
 
 
 def apply(root: tk.Tk, layout: Layout) -> None:
-    """Fonts and compact widget defaults for every widget the app creates afterwards."""
+    """Fonts and compact widget defaults for every widget the app creates afterwards.
+
+    The text cursor does not blink (insertOffTime 0): the same screen state always gives the same pixels.
+    """
     px = layout.font_px
     for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont", "TkCaptionFont"):
         tkfont.nametofont(name, root).configure(family="DejaVu Sans", size=-px)
     tkfont.nametofont("TkFixedFont", root).configure(family="DejaVu Sans Mono", size=-px)
     for opt, value in (("*Button.padY", 0), ("*Button.padX", 4), ("*Menubutton.padY", 1),
                        ("*Menubutton.padX", 5), ("*highlightThickness", 0), ("*Entry.relief", "sunken"),
-                       ("*Checkbutton.padY", 0), ("*Menu.tearOff", 0)):  # fmt: skip
+                       ("*Checkbutton.padY", 0), ("*Menu.tearOff", 0), ("*insertOffTime", 0)):  # fmt: skip
         root.option_add(opt, value)
 
 
