@@ -2,11 +2,12 @@
 
 Every process the desktop env starts (Xvfb, the bundled apps, xterm, shell commands) goes through `spawn`:
 it runs in a new session (so `kill_group` reaches everything it forked), and the kernel sends it a signal
-when the env's thread dies (`PR_SET_PDEATHSIG`), so a crashed or SIGKILLed trainer leaves no X server or
-app behind. `atexit` covers the ordinary exit path (see `xserver.py` and `session.py`).
+when its parent dies (`PR_SET_PDEATHSIG`), so a crashed or SIGKILLed trainer leaves no X server or app
+behind. Finalizers cover the ordinary exit path (see `xserver.py` and `sandbox.py`).
 
-Caveat of PDEATHSIG: it fires when the *thread* that spawned the child exits. Create and use an env from
-one long-lived thread (as the rollout actors do), not from a short-lived worker thread.
+PDEATHSIG fires when the *thread* that forked the child exits, not only the process. So every spawn is
+made from one spawner thread that lives as long as the process: an env used from a short-lived worker
+thread does not lose its X server when that thread ends.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
+_spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentrl-spawner")
 
 
 def _die_with_parent(sig: int) -> None:
@@ -36,8 +39,9 @@ def spawn(
     stdout: int | None = subprocess.DEVNULL,
     stderr: int | None = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
-    """Start `argv` in its own session; it gets `death_signal` when this thread dies."""
-    return subprocess.Popen(
+    """Start `argv` in its own session; it gets `death_signal` when this process dies."""
+    return _spawner.submit(
+        subprocess.Popen,
         list(argv),
         env=env,
         cwd=cwd,
@@ -48,7 +52,7 @@ def spawn(
         stdout=stdout,
         stderr=stderr,
         close_fds=True,
-    )
+    ).result()
 
 
 def kill_group(proc: subprocess.Popen[bytes], term_timeout_s: float = 1.0) -> None:

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -127,3 +128,12 @@ def test_killed_owner_leaves_no_processes_and_its_dir_is_swept():
     mine = sandbox.root  # the next env on the machine sweeps directories of dead owners
     assert not os.path.exists(left["root"]) and mine.exists()
     sandbox.cleanup()
+
+
+def test_processes_outlive_the_thread_that_started_them(todo):
+    # PR_SET_PDEATHSIG fires on the forking thread's exit: spawns go through one long-lived thread instead
+    worker = threading.Thread(target=todo.reset, kwargs={"seed": 3})
+    worker.start()
+    worker.join()
+    assert all(group_alive(p) for p in _all_pids(todo.desktop))
+    assert _solve(todo)["success"]
