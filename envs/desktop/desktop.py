@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from envs.actions import Action
 from envs.core.gui_env import EnvFault
 from envs.desktop import shell, wm
@@ -44,6 +46,12 @@ class Desktop:
         self.view: DesktopView | None = None
         self._tops: dict[int, int | None] = {}  # an app's inner window id -> its top-level (child of root)
 
+    @property
+    def x(self) -> XConnection:
+        if self.conn is None:
+            raise EnvFault("X server: not started")
+        return self.conn
+
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> None:
         """Bring up the X server, the connection and the spare app hosts (no-op when they are up)."""
@@ -63,21 +71,18 @@ class Desktop:
         assert self.pool is not None and all(a.name != TERMINAL for a in apps[:-1]), "the terminal goes last"
         tk_apps = [a for a in apps if a.name != TERMINAL]
         hosts = self.pool.take(len(tk_apps) + 1)
-        for host, app in zip(hosts, [*tk_apps, AppLaunch("panel")]):
-            host.app = host.link.label = app.name  # type: ignore[union-attr]
-            self.hosts[app.name] = host
-        panel = {"apps": [{"name": a.name, "title": TITLES[a.name], "socket": str(self.hosts[a.name].socket_path)}
-                          for a in tk_apps]}  # fmt: skip
-        inits = [{"op": "start", "app": a.name, "home": str(home), "init": a.init} for a in tk_apps]
-        for host, req in zip(
-            hosts, [*inits, {"op": "start", "app": "panel", "home": str(home), "init": panel}]
-        ):
-            host.link.send(req)  # type: ignore[union-attr]
+        for host, name in zip(hosts, [*(a.name for a in tk_apps), "panel"]):
+            host.assign(name)
+            self.hosts[name] = host
+        buttons = [{"name": a.name, "title": TITLES[a.name], "socket": str(self.hosts[a.name].socket_path)}
+                   for a in tk_apps]  # fmt: skip
+        for host, app in zip(hosts, [*tk_apps, AppLaunch("panel", {"apps": buttons})]):
+            host.link.send({"op": "start", "app": app.name, "home": str(home), "init": app.init})
         deadline = time.monotonic() + self.app_timeout_s
         for host in hosts:
-            host.link.receive(deadline)  # type: ignore[union-attr]
+            host.link.receive(deadline)
         for app in tk_apps:  # started in parallel; stack them in the task's order
-            self.hosts[app.name].link.ask({"op": "raise"})  # type: ignore[union-attr]
+            self.hosts[app.name].link.ask({"op": "raise"})
         if apps and apps[-1].name == TERMINAL:
             self._start_terminal(home)
         self.pool.prewarm(self.spare_hosts)
@@ -107,7 +112,8 @@ class Desktop:
         lay = Layout(self.width, self.height)
         cell_w, cell_h = round(lay.font_px * 0.6), round(lay.font_px * 1.2)
         cols, rows = self.width // cell_w - 1, (self.height - lay.panel_height) // cell_h - 1
-        before = {w.wid for w in self.conn.stack()}  # type: ignore[union-attr]
+        conn = self.x
+        before = {w.wid for w in conn.stack()}
         argv = ["xterm", "-fa", "DejaVu Sans Mono", "-fs", f"{lay.font_px * 0.75:g}", "-geometry", f"{cols}x{rows}+0+0",
                 "-bg", "white", "-fg", "black", "-T", "Terminal", "-e",
                 *shell.sandbox_argv("exec /bin/bash --norc --noprofile -i", self.sandbox.chan)]  # fmt: skip
@@ -116,7 +122,7 @@ class Desktop:
             self.terminal = spawn(argv, env, cwd=str(home))
         except OSError as e:
             raise EnvFault(f"terminal: cannot run xterm ({e}); install it (scripts/setup.sh)") from e
-        if not wait_until(lambda: any(w.wid not in before for w in self.conn.stack()), self.app_timeout_s):  # type: ignore[union-attr]
+        if not wait_until(lambda: any(w.wid not in before for w in conn.stack()), self.app_timeout_s):
             raise EnvFault(f"terminal: no xterm window within {self.app_timeout_s:g} s")
 
     # -- acting -----------------------------------------------------------------------------------------
@@ -147,25 +153,23 @@ class Desktop:
 
     def settle(self) -> DesktopView:
         """Wait until every app has handled the input so far, give the top window the keyboard, look."""
-        assert self.conn is not None
         self.check_alive()
         hosts = list(self.hosts.items())
-        replies = ask_all([h.link for _, h in hosts], {"op": "snapshot"}, self.app_timeout_s)  # type: ignore[misc]
-        stack = self.conn.stack()
-        if wm.ensure_focus(self.conn, stack):  # the apps see the focus change before we look
-            replies = ask_all([h.link for _, h in hosts], {"op": "snapshot"}, self.app_timeout_s)  # type: ignore[misc]
+        links = [h.link for _, h in hosts]
+        replies = ask_all(links, {"op": "snapshot"}, self.app_timeout_s)
+        stack = self.x.stack()
+        if wm.ensure_focus(self.x, stack):  # the apps see the focus change before we look
+            replies = ask_all(links, {"op": "snapshot"}, self.app_timeout_s)
         self.view = self._build_view({name: r for (name, _), r in zip(hosts, replies)}, stack)
         return self.view
 
-    def screenshot(self) -> Any:
-        if self.conn is None:
-            raise EnvFault("X server: not started")
-        return self.conn.screenshot()
+    def screenshot(self) -> np.ndarray:
+        return self.x.screenshot()
 
     # -- the view ---------------------------------------------------------------------------------------
     def _top_of(self, inner: int) -> int | None:
         if inner not in self._tops:
-            self._tops[inner] = self.conn.top_level_of(inner)  # type: ignore[union-attr]
+            self._tops[inner] = self.x.top_level_of(inner)
         return self._tops[inner]
 
     def _build_view(self, replies: dict[str, dict[str, Any]], stack: list[TopWindow]) -> DesktopView:
@@ -187,7 +191,7 @@ class Desktop:
                 found.append((-depth[top], len(found), UIElement(app=app, **fields)))
         for w in stack:  # windows of programs without a side channel (xterm): one element each
             if w.wid not in owner and not w.override:
-                title, _ = self.conn.window_class(w.wid)  # type: ignore[union-attr]
+                title, _ = self.x.window_class(w.wid)
                 found.append((-depth[w.wid], len(found), UIElement(TERMINAL, "window", "", TERMINAL, title or "window",
                                                                    w.x, w.y, w.w, w.h)))  # fmt: skip
                 owner[w.wid] = TERMINAL

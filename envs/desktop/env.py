@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from envs.actions import Action, format_response
-from envs.core.elements import Element
+from envs.core.elements import Element, format_elements
 from envs.core.gui_env import EnvFault, GUIEnv
 from envs.desktop import shell
 from envs.desktop.desktop import Desktop
+from envs.desktop.launch import TITLES
 from envs.desktop.sandbox import Sandbox
 from envs.desktop.tasks import Episode, get_task
 from envs.desktop.view import DesktopView
@@ -88,6 +89,19 @@ class DesktopEnv(GUIEnv):
     def _elements(self) -> list[Element]:
         elements = self.view.elements if self.view else []
         return [Element(i, e.role, e.text, e.x, e.y, e.w, e.h, e.value) for i, e in enumerate(elements)]
+
+    def _axtree(self) -> str:
+        """The element list grouped by app window, top window first, with the focused one marked."""
+        if self.view is None:
+            return ""
+        lines, app = [], None
+        for element, e in zip(self._elements(), self.view.elements):
+            if e.app != app:
+                app = e.app
+                focus = " (focused)" if app == self.view.front else ""
+                lines.append(f'window "{TITLES.get(app, app)}"{focus}')
+            lines.append("  " + format_elements([element]))
+        return "\n".join(lines)
 
     def _close(self) -> None:
         self.desktop.stop()

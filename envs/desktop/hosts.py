@@ -23,8 +23,20 @@ APPS_PARENT = Path(__file__).resolve().parent  # `tkapps` is importable from her
 class AppHost:
     def __init__(self, proc: subprocess.Popen[bytes], socket_path: Path, log: Path) -> None:
         self.proc, self.socket_path, self.log = proc, socket_path, log
-        self.link: Link | None = None
+        self._link: Link | None = None
         self.app = ""
+
+    @property
+    def link(self) -> Link:
+        if self._link is None:
+            raise EnvFault(f"app process {self.pid} is not connected")
+        return self._link
+
+    def assign(self, app: str) -> None:
+        """This host is to become `app` (names it in fault messages)."""
+        self.app = app
+        if self._link is not None:
+            self._link.label = app
 
     @property
     def pid(self) -> int:
@@ -34,13 +46,13 @@ class AppHost:
         return self.proc.poll() is None
 
     def connect(self, timeout_s: float) -> Link:
-        if self.link is None:
+        if self._link is None:
             if not wait_until(lambda: self.socket_path.exists() or not self.alive(), timeout_s):
                 raise EnvFault(f"app process {self.pid} did not come up within {timeout_s:g} s")
             if not self.alive():
                 raise EnvFault(f"app process {self.pid} exited at start-up: {self.log_tail()}")
-            self.link = Link(self.app or f"host {self.pid}", str(self.socket_path), timeout_s)
-        return self.link
+            self._link = Link(self.app or f"host {self.pid}", str(self.socket_path), timeout_s)
+        return self._link
 
     def death_note(self) -> str:
         """Why the process is gone, for the truncation reason."""
@@ -56,8 +68,8 @@ class AppHost:
             return ""
 
     def kill(self) -> None:
-        if self.link is not None:
-            self.link.close()
+        if self._link is not None:
+            self._link.close()
         kill_group(self.proc, term_timeout_s=0.0)
         for path in (self.socket_path, self.log):
             path.unlink(missing_ok=True)

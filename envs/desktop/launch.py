@@ -12,6 +12,7 @@ TITLES = {
     "files": "Files",
     "todo": "To-do",
     TERMINAL: "Terminal",
+    "panel": "Task bar",
 }
 
 

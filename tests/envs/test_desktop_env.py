@@ -110,6 +110,17 @@ def test_bad_actions_are_reported_not_raised(editor):
     assert "shell actions are disabled" in info["action_error"]
 
 
+def test_axtree_mode_groups_elements_by_window():
+    env = envs.make(env_id("calc-to-todo"), text_mode="axtree")
+    try:
+        obs, info = env.reset(seed=0)
+        lines = obs["text"].splitlines()
+        assert lines[0] == 'window "Calculator" (focused)' and 'window "Task bar"' in lines
+        assert sum(line.startswith("  [") for line in lines) == len(info["elements"])
+    finally:
+        env.close()
+
+
 def test_screen_size_is_configurable():
     env = envs.make(env_id("calc-compute"), width=480, height=360)
     try:
