@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
 from rich.console import Console
 
@@ -33,9 +32,16 @@ def _cmd_version(args: argparse.Namespace) -> int:
     return 0
 
 
+# Command modules under agentrl/cli/, one per line; each has `register(subparsers)`.
+COMMAND_MODULES = (
+    "model",
+    "rollout",
+    "train",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from agentrl.cli import model as model_cmd
-    from agentrl.cli import rollout as rollout_cmd
+    import importlib
 
     parser = argparse.ArgumentParser(
         prog="agentrl",
@@ -45,12 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=_cmd_version)
-    registrars: list[Callable[[argparse._SubParsersAction], None]] = [
-        model_cmd.register,
-        rollout_cmd.register,
-    ]
-    for register in registrars:
-        register(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"agentrl.cli.{name}").register(sub)
     return parser
 
 
