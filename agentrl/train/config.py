@@ -1,0 +1,68 @@
+"""Learner configuration: one typed model per concern, every default defined here once."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from agentrl.config import StrictModel
+
+
+class OptimConfig(StrictModel):
+    lr: float = 1e-3  # from-scratch tiny model; a pretrained 7B wants ~1e-6..1e-5
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = 1e-8
+    warmup_steps: int = 20
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    grad_clip: float = 1.0
+
+
+class LoraSettings(StrictModel):
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class LearnerConfig(StrictModel):
+    """Where and how the model is trained."""
+
+    world_size: int = 1  # Ray actors in the torch.distributed group
+    num_cpus_per_worker: float = 1.0
+    num_gpus_per_worker: float = 0.0  # 1 on GPU clusters
+    backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on GPU, gloo on CPU
+    strategy: Literal["auto", "fsdp2", "none"] = "auto"  # auto: FSDP2 when world_size > 1
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    activation_checkpointing: bool = False
+    local: bool = False  # run the single worker in this process (no Ray): debugging and tests
+    seed: int = 0
+    lora: LoraSettings = LoraSettings()
+
+    @model_validator(mode="after")
+    def _check(self) -> LearnerConfig:
+        if self.world_size < 1:
+            raise ValueError("world_size must be >= 1")
+        if self.local and self.world_size != 1:
+            raise ValueError("local=true needs world_size=1")
+        return self
+
+
+class BatchConfig(StrictModel):
+    global_batch_size: int = 32  # samples per optimizer step, over all ranks
+    micro_batch_size: int = 8  # samples per forward/backward on one rank (grad accumulation = derived)
+    max_length: int = 2048  # samples longer than this (after image expansion) are dropped, counted
+
+    @model_validator(mode="after")
+    def _check(self) -> BatchConfig:
+        if self.micro_batch_size < 1 or self.global_batch_size < self.micro_batch_size:
+            raise ValueError("need 1 <= micro_batch_size <= global_batch_size")
+        return self
+
+
+class CheckpointConfig(StrictModel):
+    save_every_steps: int = 100
+    keep_last: int = 2
+    save_final: bool = True

@@ -1,0 +1,92 @@
+"""The learner's data: samples streamed from the trajectory store, epoch after epoch, resumable.
+
+The order is deterministic for a seed (store parts in name order, a seeded streaming shuffle per epoch),
+so the data position saved in a checkpoint (samples consumed) is enough to continue exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from agentrl.config import StrictModel
+from agentrl.data.samples import TrainSample, ct_samples, sft_samples, shuffled
+from agentrl.data.store import Query, TrajectoryStore
+
+
+class DataError(ValueError):
+    pass
+
+
+class TrainData(StrictModel):
+    store: str = "runs/store"
+    runs: list[str] = ["demos"]  # store runs to read
+    iterations: list[int] | None = None  # None: all
+    tasks: list[str] | None = None  # env ids or family prefixes; None: all
+    success: bool | None = True  # SFT: successes only; CT: None (everything)
+    shuffle_buffer: int = 4096
+    max_samples: int | None = None  # cap per epoch (quick runs)
+
+
+def _trajectories(cfg: TrainData) -> Iterator:
+    store = TrajectoryStore(Path(cfg.store))
+    for run in cfg.runs:
+        for it in cfg.iterations or [None]:
+            for traj in store.query(Query(run=run, iteration=it, success=cfg.success, status="ok")):
+                if cfg.tasks is None or any(traj.env_id.startswith(t) for t in cfg.tasks):
+                    yield traj
+
+
+def validate(sample: TrainSample, image_token_id: int) -> TrainSample:
+    pads = sum(1 for t in sample.input_ids if t == image_token_id)
+    if pads != len(sample.images):
+        raise DataError(f"sample from {sample.source}: {pads} image tokens but {len(sample.images)} images")
+    if len(sample.loss_mask) != len(sample.input_ids):
+        raise DataError(
+            f"sample from {sample.source}: loss mask length {len(sample.loss_mask)} != {len(sample.input_ids)} tokens"
+        )
+    return sample
+
+
+def epoch_samples(
+    cfg: TrainData, objective: Literal["sft", "ct"], image_token_id: int, epoch: int, seed: int
+) -> Iterator[TrainSample]:
+    trajs = _trajectories(cfg)
+    base = sft_samples(trajs) if objective == "sft" else ct_samples(trajs, image_token_id)
+    for n, s in enumerate(shuffled(base, cfg.shuffle_buffer, seed=seed * 1000 + epoch)):
+        if cfg.max_samples is not None and n >= cfg.max_samples:
+            return
+        yield validate(s, image_token_id)
+
+
+def sample_stream(
+    cfg: TrainData, objective: Literal["sft", "ct"], image_token_id: int, seed: int, skip: int = 0
+) -> Iterator[TrainSample]:
+    """Endless stream over epochs; `skip` samples are consumed first (resume). Raises DataError if empty."""
+    consumed = 0
+    epoch = 0
+    while True:
+        produced = 0
+        for s in epoch_samples(cfg, objective, image_token_id, epoch, seed):
+            produced += 1
+            consumed += 1
+            if consumed > skip:
+                yield s
+        if produced == 0:
+            raise DataError(
+                f"data: no {objective.upper()} samples in store '{cfg.store}' for runs {cfg.runs}"
+                + (" (successes only)" if cfg.success else "")
+                + " — create demonstrations with `agentrl data demos` or `agentrl rollout`"
+            )
+        epoch += 1
+
+
+def first_trainable(stream: Iterator[TrainSample], limit: int = 10_000) -> None:
+    """Fail fast on a dataset with no trainable tokens (looks at up to `limit` samples)."""
+    for i, s in enumerate(stream):
+        if s.num_trainable > 0:
+            return
+        if i >= limit:
+            break
+    raise DataError("data: no trainable tokens in the first samples (every loss mask is 0)")

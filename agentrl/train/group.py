@@ -1,0 +1,146 @@
+"""The learner group: N LearnerWorker ranks as Ray actors in one placement group (or one in-process worker).
+
+The driver talks to the group only: it deals each rank its share of a batch, gathers metrics, and asks
+rank 0 for weights. Ranks are placed with a PACK placement group so a multi-GPU node fills first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentrl.data.samples import TrainSample
+from agentrl.train.batch import split_for_ranks
+from agentrl.train.config import LearnerConfig, OptimConfig
+from agentrl.train.worker import LearnerWorker
+
+SUMMED = ("nll_sum", "tokens", "batch_tokens", "pg_loss_sum", "vf_loss_sum", "clipped_tokens", "kl_sum",
+          "entropy_sum", "approx_kl_sum", "num_tokens")  # fmt: skip
+
+
+class LearnerGroup:
+    def __init__(
+        self,
+        model_path: str,
+        cfg: LearnerConfig,
+        optim: OptimConfig,
+        total_steps: int,
+        worker_cls: type = LearnerWorker,
+        **worker_kwargs: Any,
+    ) -> None:
+        self.cfg = cfg
+        self.local = cfg.local
+        if self.local:
+            self.workers: list[Any] = [worker_cls(model_path, cfg, optim, total_steps, 0, **worker_kwargs)]
+            self.info = [self.workers[0].setup()]
+            return
+        import ray
+        from ray.util.placement_group import placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        bundle = {"CPU": cfg.num_cpus_per_worker}
+        if cfg.num_gpus_per_worker:
+            bundle["GPU"] = cfg.num_gpus_per_worker
+        self.pg = placement_group([dict(bundle) for _ in range(cfg.world_size)], strategy="PACK")
+        ray.get(self.pg.ready(), timeout=120)
+        actor = ray.remote(worker_cls)
+        self.workers = [
+            actor.options(num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker,
+                          scheduling_strategy=PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=r),
+                          ).remote(model_path, cfg, optim, total_steps, r, **worker_kwargs)
+            for r in range(cfg.world_size)
+        ]  # fmt: skip
+        master = ray.get(self.workers[0].address.remote()) if cfg.world_size > 1 else None
+        self.info = ray.get([w.setup.remote(master) for w in self.workers])
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+    def call(self, method: str, per_rank: list[tuple] | None = None, **kwargs: Any) -> list[Any]:
+        """Call `method` on every rank (with per-rank positional args) and wait for all."""
+        per_rank = per_rank or [()] * len(self.workers)
+        if self.local:
+            return [getattr(self.workers[0], method)(*per_rank[0], **kwargs)]
+        import ray
+
+        return ray.get(
+            [getattr(w, method).remote(*a, **kwargs) for w, a in zip(self.workers, per_rank, strict=True)]
+        )
+
+    # -- API -----------------------------------------------------------------------------------------------
+    def train_step(
+        self,
+        samples: list[TrainSample],
+        micro_batch_size: int,
+        objective: str = "nll",
+        extras: list[dict[str, list[float]]] | None = None,
+        global_trainable: float | None = None,
+    ) -> dict[str, float]:
+        """One optimizer step on a global batch, dealt over the ranks."""
+        if len(samples) < len(self.workers):
+            raise ValueError(f"a batch of {len(samples)} samples cannot feed {len(self.workers)} ranks")
+        if global_trainable is None:
+            global_trainable = float(sum(s.num_trainable for s in samples))
+        indexed = [_Indexed(s, i) for i, s in enumerate(samples)]
+        shards = split_for_ranks(indexed, len(self.workers))
+        num_micro = max(-(-len(sh) // micro_batch_size) for sh in shards)
+        per_rank = [
+            (
+                [x.sample for x in sh],
+                global_trainable,
+                micro_batch_size,
+                objective,
+                [extras[x.index] for x in sh] if extras is not None else None,
+                num_micro,
+            )
+            for sh in shards
+        ]
+        results = self.call("train_step", per_rank)
+        merged = {k: sum(r.get(k, 0.0) for r in results) for k in SUMMED if any(k in r for r in results)}
+        rank0 = results[0]
+        for k in ("grad_norm", "lr", "skipped"):
+            if k in rank0:
+                merged[k] = rank0[k]
+        merged["step_s"] = max(r["step_s"] for r in results)
+        for k in rank0:
+            merged.setdefault(k, sum(r.get(k, 0.0) for r in results))
+        merged["global_trainable"] = global_trainable
+        return merged
+
+    def logprobs(self, samples: list[TrainSample], micro_batch_size: int = 8) -> list[list[float]]:
+        """Per-token logprobs of each sample under the current weights (computed across ranks)."""
+        n = len(self.workers)
+        chunks = [samples[r::n] for r in range(n)]
+        width = max(len(c) for c in chunks)
+        padded = [c + [samples[0]] * (width - len(c)) for c in chunks]  # every rank joins every forward
+        results = self.call("logprobs", [(c, micro_batch_size) for c in padded])
+        out: list[list[float]] = [[] for _ in samples]
+        for r, res in enumerate(results):
+            for j, lp in enumerate(res[: len(chunks[r])]):
+                out[r + j * n] = lp
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.call("full_state_dict")[0]
+
+    def save(self, directory: str, state: dict[str, Any]) -> None:
+        self.call("save", [(directory, state)] * len(self.workers))
+
+    def load(self, directory: str) -> None:
+        self.call("load", [(directory,)] * len(self.workers))
+
+    def shutdown(self) -> None:
+        if self.local:
+            return
+        import ray
+
+        try:
+            self.call("shutdown")
+        finally:
+            for w in self.workers:
+                ray.kill(w)
+            ray.util.remove_placement_group(self.pg)
+
+
+class _Indexed:
+    __slots__ = ("sample", "index", "input_ids")
+
+    def __init__(self, sample: TrainSample, index: int) -> None:
+        self.sample, self.index, self.input_ids = sample, index, sample.input_ids

@@ -1,0 +1,36 @@
+"""Training objectives, one signature: (logits, batch) -> (summed loss, metrics).
+
+The learner divides the summed loss by the number of trainable tokens in the whole global batch (over all
+micro-batches and ranks), so gradient accumulation and world size do not change the gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from agentrl.train.batch import Batch
+from agentrl.train.losses import nll_sum, token_logprobs
+
+Objective = Callable[[torch.Tensor, Batch], tuple[torch.Tensor, dict[str, float]]]
+OBJECTIVES: dict[str, Objective] = {}
+
+
+def register_objective(name: str) -> Callable[[Objective], Objective]:
+    def deco(fn: Objective) -> Objective:
+        if name in OBJECTIVES:
+            raise ValueError(f"objective '{name}' is already registered")
+        OBJECTIVES[name] = fn
+        return fn
+
+    return deco
+
+
+@register_objective("nll")
+def nll_objective(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    """CT (mask = every text token) and SFT (mask = assistant tokens)."""
+    lp = token_logprobs(logits, batch.input_ids.to(logits.device))
+    mask = batch.loss_mask.to(logits.device)
+    loss = nll_sum(lp, mask)
+    return loss, {"nll_sum": float(loss.detach()), "tokens": float(mask.sum())}

@@ -1,0 +1,378 @@
+"""One learner rank: a model (optionally LoRA, activation checkpointing, FSDP2 or DDP), AdamW and a schedule.
+
+The same class runs in-process (world size 1, `local: true`) or as a Ray actor in a torch.distributed group
+(gloo on CPU, NCCL on GPU). A step receives this rank's share of the global batch and the global number of
+trainable tokens, so the update equals the single-process update on the whole batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agentrl.data.samples import TrainSample
+from agentrl.train.batch import collate, expand_sample, micro_batches
+from agentrl.train.config import LearnerConfig, OptimConfig
+from agentrl.train.objectives import OBJECTIVES
+from agentrl.train.schedule import warmup_cosine
+
+PROCESSOR_FILES = ("tokenizer.json", "tokenizer_config.json", "processor_config.json", "chat_template.jinja",
+                   "preprocessor_config.json", "video_preprocessor_config.json", "special_tokens_map.json",
+                   "generation_config.json", "agentrl_model.json")  # fmt: skip
+
+
+def resolve_strategy(cfg: LearnerConfig) -> str:
+    if cfg.strategy != "auto":
+        return cfg.strategy
+    if cfg.world_size == 1:
+        return "none"
+    return "ddp" if cfg.lora.enabled else "fsdp2"
+
+
+def resolve_precision(cfg: LearnerConfig, device: torch.device) -> torch.dtype:
+    if cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return torch.float32
+
+
+class LearnerWorker:
+    def __init__(
+        self, model_path: str, cfg: LearnerConfig, optim: OptimConfig, total_steps: int, rank: int = 0
+    ) -> None:
+        self.model_path, self.cfg, self.optim_cfg, self.total_steps = str(model_path), cfg, optim, total_steps
+        self.rank, self.world = rank, cfg.world_size
+        self.model: Any = None
+        self.step = 0
+
+    # -- setup -----------------------------------------------------------------------------------------
+    def address(self) -> tuple[str, int]:
+        """This node's IP and a free port (rank 0 hosts the process group's rendezvous)."""
+        import socket
+
+        import ray
+
+        with socket.socket() as s:
+            s.bind(("", 0))
+            port = s.getsockname()[1]
+        return ray.util.get_node_ip_address(), port
+
+    def setup(self, master: tuple[str, int] | None = None) -> dict[str, Any]:
+        import torch.distributed as dist
+
+        self.master = master
+        threads = max(1, int(self.cfg.num_cpus_per_worker))
+        if not self.cfg.local:
+            torch.set_num_threads(threads)
+        use_cuda = self.cfg.num_gpus_per_worker > 0 and torch.cuda.is_available()
+        self.device = torch.device("cuda", 0) if use_cuda else torch.device("cpu")
+        if self.world > 1:
+            assert self.master is not None
+            os.environ.update(MASTER_ADDR=self.master[0], MASTER_PORT=str(self.master[1]))
+            backend = self.cfg.backend if self.cfg.backend != "auto" else ("nccl" if use_cuda else "gloo")
+            dist.init_process_group(backend, rank=self.rank, world_size=self.world)
+        self._seed(self.cfg.seed)
+        self.dtype = resolve_precision(self.cfg, self.device)
+        self.strategy = resolve_strategy(self.cfg)
+        self._build_model()
+        return {
+            "rank": self.rank,
+            "device": str(self.device),
+            "strategy": self.strategy,
+            "dtype": str(self.dtype),
+            "trainable_parameters": sum(p.numel() for p in self.model.parameters() if p.requires_grad),
+        }
+
+    def _seed(self, seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+
+    def _build_model(self) -> None:
+        from agentrl.models.loading import load_model, load_processor
+
+        self.processor = load_processor(self.model_path)
+        model = load_model(self.model_path, dtype="float32")
+        self.config = model.config
+        self.image_token_id, self.video_token_id = model.config.image_token_id, model.config.video_token_id
+        tok = self.processor.tokenizer
+        self.pad_id = (
+            tok.pad_token_id if tok.pad_token_id is not None else tok.convert_tokens_to_ids("<|im_end|>")
+        )
+        if self.cfg.activation_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.config.use_cache = False
+        if self.cfg.lora.enabled:
+            from peft import LoraConfig, get_peft_model
+
+            lc = self.cfg.lora
+            model = get_peft_model(
+                model,
+                LoraConfig(
+                    r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=lc.target_modules
+                ),
+            )
+        model.to(self.device).train()
+        if self.strategy == "fsdp2":
+            from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+            mp = MixedPrecisionPolicy(param_dtype=self.dtype, reduce_dtype=torch.float32)
+            for layer in _transformer_blocks(model):
+                fully_shard(layer, mp_policy=mp)
+            fully_shard(model, mp_policy=mp)
+        elif self.strategy == "ddp":
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(model, device_ids=[0] if self.device.type == "cuda" else None)
+        self.model = model
+        params = [p for p in model.parameters() if p.requires_grad]
+        o = self.optim_cfg
+        self.optimizer = torch.optim.AdamW(
+            params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, warmup_cosine(o.warmup_steps, self.total_steps, o.min_lr_ratio)
+        )
+
+    # -- training ----------------------------------------------------------------------------------------
+    def _forward(self, batch: Any) -> torch.Tensor:
+        autocast = self.strategy != "fsdp2" and self.dtype != torch.float32
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
+            out = self.model(
+                **batch.model_inputs(self.device, self.dtype if not autocast else torch.float32),
+                use_cache=False,
+            )
+        return out.logits
+
+    def train_step(
+        self,
+        samples: list[TrainSample],
+        global_trainable: float,
+        micro_batch_size: int,
+        objective: str = "nll",
+        extras: list[dict[str, list[float]]] | None = None,
+        num_micro: int | None = None,
+    ) -> dict[str, float]:
+        """One optimizer step on this rank's samples; loss normalised by the global trainable-token count.
+
+        `num_micro` (the same on every rank) pads this rank with zero-weight micro-batches, because sharded
+        models need every rank in every forward.
+        """
+        t0 = time.perf_counter()
+        fn = OBJECTIVES[objective]
+        ex = extras or [None] * len(samples)
+        expanded = [
+            expand_sample(s, self.processor, self.image_token_id, ex[i]) for i, s in enumerate(samples)
+        ]
+        groups = micro_batches(expanded, micro_batch_size)
+        while num_micro is not None and len(groups) < num_micro:
+            groups.append([_zero_weight(expanded[0])])
+        self.optimizer.zero_grad(set_to_none=True)
+        metrics: dict[str, float] = {}
+        tokens = 0
+        scale = self.world / max(global_trainable, 1.0)  # ranks' gradients are averaged: undo it
+        for i, group in enumerate(groups):
+            batch = collate(group, self.pad_id, self.image_token_id, self.video_token_id)
+            tokens += batch.num_tokens if batch.num_trainable else 0
+            sync = i == len(groups) - 1
+            if self.strategy == "fsdp2":
+                self.model.set_requires_gradient_sync(sync)
+            ctx = self.model.no_sync() if self.strategy == "ddp" and not sync else contextlib.nullcontext()
+            with ctx:
+                loss_sum, m = fn(self._forward(batch), batch)
+                (loss_sum * scale).backward()
+            for k, v in m.items():
+                metrics[k] = metrics.get(k, 0.0) + v
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            [p for p in self.model.parameters() if p.requires_grad], self.optim_cfg.grad_clip
+        )
+        if hasattr(grad_norm, "full_tensor"):
+            grad_norm = grad_norm.full_tensor()
+        grad_norm = float(grad_norm)
+        if not np.isfinite(grad_norm):  # NaN/inf gradients: skip the update, report it
+            self.optimizer.zero_grad(set_to_none=True)
+            return {**metrics, "grad_norm": grad_norm, "skipped": 1.0, "step_s": time.perf_counter() - t0}
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return {
+            **metrics,
+            "grad_norm": grad_norm,
+            "lr": self.scheduler.get_last_lr()[0],
+            "batch_tokens": float(tokens),
+            "step_s": time.perf_counter() - t0,
+            "skipped": 0.0,
+        }
+
+    @torch.no_grad()
+    def logprobs(self, samples: list[TrainSample], micro_batch_size: int) -> list[list[float]]:
+        """Per-token logprobs aligned with each sample's *unexpanded* input_ids (PPO old/reference logprobs)."""
+        from agentrl.train.losses import token_logprobs
+
+        self.model.eval()
+        out: list[list[float]] = []
+        try:
+            for s in samples:
+                e = expand_sample(s, self.processor, self.image_token_id)
+                batch = collate([e], self.pad_id, self.image_token_id, self.video_token_id)
+                lp = token_logprobs(self._forward(batch), batch.input_ids.to(self.device))[0].cpu()
+                out.append(_unexpand(lp.tolist(), s.input_ids, e.ids, self.image_token_id))
+        finally:
+            self.model.train()
+        return out
+
+    # -- weights and checkpoints -------------------------------------------------------------------------
+    def full_state_dict(self) -> dict[str, torch.Tensor]:
+        """Merged full weights in memory names (every rank must call; only rank 0 gets tensors)."""
+        model = self.model.module if self.strategy == "ddp" else self.model
+        if self.strategy == "fsdp2":
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+            sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        elif self.cfg.lora.enabled:
+            model.merge_adapter()
+            try:
+                sd = {
+                    k.replace("base_model.model.", "").replace(".base_layer", ""): v.detach().cpu().clone()
+                    for k, v in model.state_dict().items()
+                    if "lora_" not in k
+                }
+            finally:
+                model.unmerge_adapter()
+        else:
+            sd = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return {k: v.float() for k, v in sd.items()} if self.rank == 0 else {}
+
+    def save(self, directory: str, state: dict[str, Any]) -> None:
+        """HF weights (rank 0) + every rank's optimizer/scheduler/RNG state; COMPLETE marks a finished save."""
+        import torch.distributed as dist
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        sd = self.full_state_dict()
+        if self.rank == 0:
+            _save_hf(self.config, sd, d, self.model_path)
+            if self.cfg.lora.enabled:
+                model = self.model.module if self.strategy == "ddp" else self.model
+                model.save_pretrained(d / "adapter")
+        torch.save(self._train_state(), d / f"train_state_rank{self.rank}.pt")
+        if self.world > 1:
+            dist.barrier()
+        if self.rank == 0:
+            (d / "state.json").write_text(
+                json.dumps({**state, "step": self.step, "world_size": self.world}, indent=2)
+            )
+            (d / "COMPLETE").write_text("")
+
+    def _train_state(self) -> dict[str, Any]:
+        if self.strategy == "fsdp2":
+            from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
+            optim = get_optimizer_state_dict(self.model, self.optimizer)
+        else:
+            optim = self.optimizer.state_dict()
+        return {
+            "optimizer": optim,
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "python": random.getstate(),
+                "numpy": np.random.get_state(),
+            },
+        }
+
+    def load(self, directory: str) -> None:
+        """Restore weights, optimizer, scheduler, RNG and step from a checkpoint written by `save`."""
+        from agentrl.models.weights import load_state_dict_from_dir
+
+        d = Path(directory)
+        sd = load_state_dict_from_dir(d)
+        model = self.model.module if self.strategy == "ddp" else self.model
+        if self.strategy == "fsdp2":
+            from torch.distributed.checkpoint.state_dict import (
+                StateDictOptions,
+                set_model_state_dict,
+                set_optimizer_state_dict,
+            )
+
+            set_model_state_dict(model, sd, options=StateDictOptions(full_state_dict=True, strict=False))
+        elif self.cfg.lora.enabled:
+            from peft import set_peft_model_state_dict
+            from safetensors.torch import load_file
+
+            set_peft_model_state_dict(model, load_file(str(d / "adapter" / "adapter_model.safetensors")))
+        else:
+            model.load_state_dict(sd, strict=False)
+        ts = torch.load(d / f"train_state_rank{self.rank}.pt", weights_only=False)
+        if self.strategy == "fsdp2":
+            set_optimizer_state_dict(self.model, self.optimizer, ts["optimizer"])
+        else:
+            self.optimizer.load_state_dict(ts["optimizer"])
+        self.scheduler.load_state_dict(ts["scheduler"])
+        self.step = ts["step"]
+        torch.set_rng_state(ts["rng"]["torch"])
+        random.setstate(ts["rng"]["python"])
+        np.random.set_state(ts["rng"]["numpy"])
+
+    def shutdown(self) -> None:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _zero_weight(e: Any) -> Any:
+    """A copy of an expanded sample that contributes nothing (mask 0): keeps ranks in step."""
+    from agentrl.train.batch import Expanded
+
+    return Expanded(
+        e.ids, [0.0] * len(e.mask), e.pixel_values, e.grid, {k: [0.0] * len(v) for k, v in e.extras.items()}
+    )
+
+
+def _transformer_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """Decoder layers and vision blocks: the units FSDP2 shards one by one."""
+    names = ("Qwen2_5_VLDecoderLayer", "Qwen2_5_VLVisionBlock", "Qwen2VLDecoderLayer", "Qwen2VLVisionBlock")
+    return [m for m in model.modules() if type(m).__name__ in names]
+
+
+def _unexpand(values: list[float], ids: list[int], expanded: list[int], image_token_id: int) -> list[float]:
+    """Map per-token values of the expanded sequence back to the unexpanded ids (image pads get 0)."""
+    out, j = [], 0
+    for t in ids:
+        if t == image_token_id:
+            while j < len(expanded) and expanded[j] == image_token_id:
+                j += 1
+            out.append(0.0)
+        else:
+            out.append(values[j])
+            j += 1
+    return out
+
+
+def _save_hf(config: Any, sd: dict[str, torch.Tensor], d: Path, base_path: str) -> None:
+    """An HF directory transformers and vLLM load as they are: config, safetensors (disk names), processor."""
+    from safetensors.torch import save_file
+
+    from agentrl.models.weights import to_disk_names
+
+    disk = to_disk_names(sd)
+    if getattr(config, "tie_word_embeddings", False):
+        disk.pop("lm_head.weight", None)
+    config.save_pretrained(d)
+    save_file(
+        {k: v.contiguous() for k, v in disk.items()}, str(d / "model.safetensors"), metadata={"format": "pt"}
+    )
+    for name in PROCESSOR_FILES:
+        src = Path(base_path) / name
+        if src.exists() and not (d / name).exists():
+            shutil.copy(src, d / name)
