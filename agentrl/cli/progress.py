@@ -19,6 +19,7 @@ class EpisodeProgress:
             TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(),
             console=console,
+            disable=not console.is_terminal,
             transient=False,
         )
         self.task = self.progress.add_task(label, total=total, stats="")
@@ -42,3 +43,6 @@ class EpisodeProgress:
         if self.failed:
             stats += f"  [red]errors {self.failed}[/]"
         self.progress.update(self.task, advance=1, stats=stats)
+        total = self.progress.tasks[0].total or 0
+        if not console.is_terminal and (self.done % max(1, int(total) // 10) == 0 or self.done == total):
+            console.print(f"episodes {self.done}/{int(total)}  {stats}")

@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--resume", default=None, help="checkpoint directory, or 'auto' for the latest in output_dir"
         )
         q.set_defaults(func=cmd_sft, objective="ct" if name == "pretrain" else "sft")
+    q = tsub.add_parser("ppo", help="multi-turn PPO from an SFT checkpoint (asynchronous rollouts)")
+    add_config_args(q)
+    q.add_argument(
+        "--resume", default=None, help="checkpoint directory, or 'auto' for the latest in output_dir"
+    )
+    q.set_defaults(func=cmd_ppo)
 
 
 def resolve_resume(arg: str | None, output_dir: str) -> Path | None:
@@ -52,6 +58,7 @@ def training_progress(total: int) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_terminal,  # in logs and CI, lines are printed instead of a live bar
     )
 
 
@@ -66,12 +73,12 @@ def cmd_sft(args: argparse.Namespace) -> int:
     task = progress.add_task("train", total=cfg.steps, stats="")
 
     def on_step(step: int, m: dict[str, float]) -> None:
-        progress.update(
-            task,
-            completed=step,
-            stats=f"loss {m['loss']:.3f}  tok/s {m['tokens_per_s']:.0f}  "
-            f"lr {m['lr']:.2e}  |g| {m['grad_norm']:.2f}",
+        stats = (
+            f"loss {m['loss']:.3f}  tok/s {m['tokens_per_s']:.0f}  lr {m['lr']:.2e}  |g| {m['grad_norm']:.2f}"
         )
+        progress.update(task, completed=step, stats=stats)
+        if not console.is_terminal and (step % cfg.log_every == 0 or step == cfg.steps):
+            console.print(f"step {step}/{cfg.steps}  {stats}")
 
     try:
         with progress:
@@ -83,4 +90,67 @@ def cmd_sft(args: argparse.Namespace) -> int:
     console.print(
         f"{cfg.objective.upper()} done: {cfg.steps} steps -> {final}  (TensorBoard: {Path(cfg.output_dir) / 'tb'})"
     )
+    return 0
+
+
+def cmd_ppo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agentrl.train.checkpoint import CheckpointError
+    from agentrl.train.ppo.loop import PPOConfig, PPOTrainer, latest_checkpoint
+
+    cfg = load_config(PPOConfig, args.config, args.overrides)
+    if not (Path(cfg.model) / "config.json").exists():
+        raise UsageError(f"model: '{cfg.model}' has no config.json (train one with `agentrl train sft`)")
+    resume = (
+        latest_checkpoint(cfg.output_dir)
+        if args.resume == "auto"
+        else (Path(args.resume) if args.resume else None)
+    )
+    progress = training_progress(cfg.iterations)
+    task = progress.add_task("ppo", total=cfg.iterations, stats="")
+
+    def on_iteration(it: int, row: dict[str, float]) -> None:
+        if row["kind"] == "train" and not console.is_terminal:
+            console.print(
+                f"iteration {it}/{cfg.iterations}  "
+                + "  ".join(
+                    f"{k} {row[k]:.3g}"
+                    for k in (
+                        "reward_mean",
+                        "success_rate",
+                        "approx_kl",
+                        "clipfrac",
+                        "explained_variance",
+                        "iteration_s",
+                    )
+                    if k in row
+                )
+            )
+        if row["kind"] == "train":
+            progress.update(
+                task,
+                completed=it,
+                stats=(
+                    f"reward {row.get('reward_mean', 0):.2f}  success {row.get('success_rate', 0):.0%}  "
+                    f"kl {row.get('approx_kl', 0):.3f}  clip {row.get('clipfrac', 0):.2f}  "
+                    f"EV {row.get('explained_variance', float('nan')):.2f}  "
+                    f"tok/s {row.get('response_tokens', 0) / max(row.get('iteration_s', 1e-9), 1e-9):.0f}"
+                ),
+            )
+        elif row["kind"] == "eval":
+            progress.console.print(f"eval @ {it}: success {row.get('eval_success', 0):.1%}")
+
+    try:
+        with progress:
+            report = asyncio.run(PPOTrainer(cfg, resume, on_iteration).run())
+    except CheckpointError as e:
+        raise UsageError(str(e)) from None
+    before, after = report.get("before", {}), report.get("after", {})
+    if before or after:
+        console.print(
+            f"held-out success: before {before.get('eval_success', float('nan')):.1%} -> "
+            f"after {after.get('eval_success', float('nan')):.1%}"
+        )
+    console.print(f"PPO done: {cfg.iterations} iterations -> {cfg.output_dir}")
     return 0

@@ -72,6 +72,7 @@ class LearnerGroup:
         objective: str = "nll",
         extras: list[dict[str, list[float]]] | None = None,
         global_trainable: float | None = None,
+        objective_kwargs: dict[str, Any] | None = None,
     ) -> dict[str, float]:
         """One optimizer step on a global batch, dealt over the ranks."""
         if len(samples) < len(self.workers):
@@ -89,6 +90,7 @@ class LearnerGroup:
                 objective,
                 [extras[x.index] for x in sh] if extras is not None else None,
                 num_micro,
+                objective_kwargs,
             )
             for sh in shards
         ]
@@ -104,18 +106,32 @@ class LearnerGroup:
         merged["global_trainable"] = global_trainable
         return merged
 
-    def logprobs(self, samples: list[TrainSample], micro_batch_size: int = 8) -> list[list[float]]:
-        """Per-token logprobs of each sample under the current weights (computed across ranks)."""
+    def _per_token(self, method: str, samples: list[TrainSample], micro_batch_size: int) -> list[list[float]]:
+        """Run a per-token forward method over samples spread across ranks (every rank joins every forward)."""
         n = len(self.workers)
         chunks = [samples[r::n] for r in range(n)]
         width = max(len(c) for c in chunks)
-        padded = [c + [samples[0]] * (width - len(c)) for c in chunks]  # every rank joins every forward
-        results = self.call("logprobs", [(c, micro_batch_size) for c in padded])
+        padded = [c + [samples[0]] * (width - len(c)) for c in chunks]
+        results = self.call(method, [(c, micro_batch_size) for c in padded])
         out: list[list[float]] = [[] for _ in samples]
         for r, res in enumerate(results):
-            for j, lp in enumerate(res[: len(chunks[r])]):
-                out[r + j * n] = lp
+            for j, values in enumerate(res[: len(chunks[r])]):
+                out[r + j * n] = values
         return out
+
+    def logprobs(self, samples: list[TrainSample], micro_batch_size: int = 8) -> list[list[float]]:
+        """Per-token logprobs of each sample under the current weights."""
+        return self._per_token("logprobs", samples, micro_batch_size)
+
+    def values(self, samples: list[TrainSample], micro_batch_size: int = 8) -> list[list[float]]:
+        """Per-token values (critic groups only)."""
+        return self._per_token("values", samples, micro_batch_size)
+
+    async def run(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        """Any group method without blocking the event loop (the collector keeps running meanwhile)."""
+        import asyncio
+
+        return await asyncio.to_thread(getattr(self, fn), *args, **kwargs)
 
     def state_dict(self) -> dict[str, Any]:
         return self.call("full_state_dict")[0]

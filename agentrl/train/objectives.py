@@ -1,4 +1,7 @@
-"""Training objectives, one signature: (logits, batch) -> (summed loss, metrics).
+"""Training objectives, one signature: (output, batch, **hyperparameters) -> (summed loss, metrics).
+
+`output` is what the worker's model returns for the batch: logits (B, T, V) for the policy, values (B, T)
+for the critic.
 
 The learner divides the summed loss by the number of trainable tokens in the whole global batch (over all
 micro-batches and ranks), so gradient accumulation and world size do not change the gradient.
@@ -13,7 +16,7 @@ import torch
 from agentrl.train.batch import Batch
 from agentrl.train.losses import nll_sum, token_logprobs
 
-Objective = Callable[[torch.Tensor, Batch], tuple[torch.Tensor, dict[str, float]]]
+Objective = Callable[..., tuple[torch.Tensor, dict[str, float]]]
 OBJECTIVES: dict[str, Objective] = {}
 
 

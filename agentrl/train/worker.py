@@ -120,6 +120,7 @@ class LearnerWorker:
                     r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=lc.target_modules
                 ),
             )
+        model = self._wrap_model(model)
         model.to(self.device).train()
         if self.strategy == "fsdp2":
             from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
@@ -142,6 +143,10 @@ class LearnerWorker:
             self.optimizer, warmup_cosine(o.warmup_steps, self.total_steps, o.min_lr_ratio)
         )
 
+    def _wrap_model(self, model: Any) -> Any:
+        """Subclasses put a head on the model here (the critic's value head)."""
+        return model
+
     # -- training ----------------------------------------------------------------------------------------
     def _forward(self, batch: Any) -> torch.Tensor:
         autocast = self.strategy != "fsdp2" and self.dtype != torch.float32
@@ -160,6 +165,7 @@ class LearnerWorker:
         objective: str = "nll",
         extras: list[dict[str, list[float]]] | None = None,
         num_micro: int | None = None,
+        objective_kwargs: dict[str, Any] | None = None,
     ) -> dict[str, float]:
         """One optimizer step on this rank's samples; loss normalised by the global trainable-token count.
 
@@ -187,7 +193,7 @@ class LearnerWorker:
                 self.model.set_requires_gradient_sync(sync)
             ctx = self.model.no_sync() if self.strategy == "ddp" and not sync else contextlib.nullcontext()
             with ctx:
-                loss_sum, m = fn(self._forward(batch), batch)
+                loss_sum, m = fn(self._forward(batch), batch, **(objective_kwargs or {}))
                 (loss_sum * scale).backward()
             for k, v in m.items():
                 metrics[k] = metrics.get(k, 0.0) + v
@@ -259,7 +265,7 @@ class LearnerWorker:
         d.mkdir(parents=True, exist_ok=True)
         sd = self.full_state_dict()
         if self.rank == 0:
-            _save_hf(self.config, sd, d, self.model_path)
+            self._write_weights(sd, d)
             if self.cfg.lora.enabled:
                 model = self.model.module if self.strategy == "ddp" else self.model
                 model.save_pretrained(d / "adapter")
@@ -271,6 +277,14 @@ class LearnerWorker:
                 json.dumps({**state, "step": self.step, "world_size": self.world}, indent=2)
             )
             (d / "COMPLETE").write_text("")
+
+    def _write_weights(self, sd: dict[str, torch.Tensor], d: Path) -> None:
+        _save_hf(self.config, sd, d, self.model_path)
+
+    def _read_weights(self, d: Path) -> dict[str, torch.Tensor]:
+        from agentrl.models.weights import load_state_dict_from_dir
+
+        return load_state_dict_from_dir(d)
 
     def _train_state(self) -> dict[str, Any]:
         if self.strategy == "fsdp2":
@@ -292,10 +306,8 @@ class LearnerWorker:
 
     def load(self, directory: str) -> None:
         """Restore weights, optimizer, scheduler, RNG and step from a checkpoint written by `save`."""
-        from agentrl.models.weights import load_state_dict_from_dir
-
         d = Path(directory)
-        sd = load_state_dict_from_dir(d)
+        sd = self._read_weights(d)
         model = self.model.module if self.strategy == "ddp" else self.model
         if self.strategy == "fsdp2":
             from torch.distributed.checkpoint.state_dict import (

@@ -1,0 +1,74 @@
+"""The critic: a value head on a copy of the policy backbone (UI-TARS-2), trained by the same learner.
+
+values[b, t] = V(x_<t), aligned like token logprobs: the value of the state in which token t is emitted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from agentrl.train.worker import LearnerWorker
+
+CRITIC_FILE = "critic.safetensors"
+
+
+class ValueModel(torch.nn.Module):
+    """backbone (the VLM without its LM head) + Linear(hidden, 1)."""
+
+    def __init__(self, vlm: Any) -> None:
+        super().__init__()
+        self.backbone = vlm.model  # Qwen2_5_VLModel: vision tower + language model
+        self.config = vlm.config
+        hidden = vlm.config.get_text_config().hidden_size
+        self.value_head = torch.nn.Linear(hidden, 1)
+        torch.nn.init.zeros_(self.value_head.weight)
+        torch.nn.init.zeros_(self.value_head.bias)
+
+    def gradient_checkpointing_enable(self, **kwargs: Any) -> None:
+        self.backbone.gradient_checkpointing_enable(**kwargs)
+
+    def forward(self, use_cache: bool = False, **inputs: Any) -> torch.Tensor:
+        hidden = self.backbone(**inputs, use_cache=use_cache).last_hidden_state  # (B, T, H)
+        v = self.value_head(hidden.float()).squeeze(-1)  # (B, T): V(x_<=t)
+        return torch.nn.functional.pad(v[:, :-1], (1, 0))  # (B, T): V(x_<t)
+
+
+class CriticWorker(LearnerWorker):
+    def _wrap_model(self, model: Any) -> Any:
+        return ValueModel(model)
+
+    def _forward(self, batch: Any) -> torch.Tensor:
+        autocast = self.strategy != "fsdp2" and self.dtype != torch.float32
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
+            return self.model(**batch.model_inputs(self.device, torch.float32 if autocast else self.dtype))
+
+    @torch.no_grad()
+    def values(self, samples: list[Any], micro_batch_size: int) -> list[list[float]]:
+        """V per token, aligned with each sample's unexpanded input_ids (image pads get 0)."""
+        from agentrl.train.batch import collate, expand_sample
+        from agentrl.train.worker import _unexpand
+
+        self.model.eval()
+        out = []
+        try:
+            for s in samples:
+                e = expand_sample(s, self.processor, self.image_token_id)
+                v = (
+                    self._forward(collate([e], self.pad_id, self.image_token_id, self.video_token_id))[0]
+                    .float()
+                    .cpu()
+                )
+                out.append(_unexpand(v.tolist(), s.input_ids, e.ids, self.image_token_id))
+        finally:
+            self.model.train()
+        return out
+
+    def _write_weights(self, sd: dict[str, torch.Tensor], d: Path) -> None:
+        save_file({k: v.contiguous() for k, v in sd.items()}, str(d / CRITIC_FILE))
+
+    def _read_weights(self, d: Path) -> dict[str, torch.Tensor]:
+        return load_file(str(d / CRITIC_FILE))

@@ -1,0 +1,417 @@
+"""The RL loop: rollouts stream into a pool; an update starts once the pool holds the minimum batch.
+
+    collector (Ray env workers + engines) --trajectories--> pool --(>= min batch)--> critic values
+      -> advantages -> policy update -> critic update -> weights to every engine (versioned) -> store
+
+In `async` mode the collector never stops: episodes still running continue across the update (partial
+rollouts; every turn records its policy version and stale turns are dropped or down-weighted). In `sync`
+mode each iteration collects a batch, waits for all of it, then trains (the baseline benchmarks compare).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from agentrl.config import StrictModel, dump_config
+from agentrl.launch.ray_init import RayConfig
+from agentrl.train.config import LearnerConfig, OptimConfig
+from agentrl.train.ppo.advantages import AdvantageConfig
+from agentrl.train.ppo.batch import (
+    BadBatch,
+    PPOBatch,
+    RewardShaping,
+    StalenessConfig,
+    build,
+    explained_variance_of,
+)
+from rollout.agent import AgentConfig
+from rollout.collector import Collector, CollectorConfig, Task
+from rollout.engines.base import SamplingConfig
+from rollout.engines.config import EngineConfig
+from rollout.service import EnginePlacement
+from rollout.trajectory import Trajectory
+
+EVAL_SEED_START = 1_000_000  # held-out seeds: training draws below this, evaluation from here up
+
+
+class PPOHyper(StrictModel):
+    eps_low: float = 0.2
+    eps_high: float = 0.28  # clip-higher
+    epochs: int = 1
+    minibatches: int = 1
+    kl_coef: float = 0.0  # KL to the reference (the starting policy); off by default
+    entropy_coef: float = 0.0
+    value_clip: float | None = None
+    micro_batch_size: int = 8
+
+
+class RolloutPool(StrictModel):
+    tasks: list[str] = ["agentrl/toy.click-target-v0"]
+    seed_start: int = 0
+    group_size: int = 1  # episodes per (task, seed): GRPO groups
+    min_batch: int = 16  # trajectories in the pool before an update starts
+    max_batch: int = 64  # at most this many are used per update
+
+
+class EvalSettings(StrictModel):
+    episodes: int = 0  # per evaluation on held-out seeds; 0: no evaluation
+    every: int = 0  # iterations between evaluations (0: only before and after)
+    seed_start: int = EVAL_SEED_START
+
+
+class PPOConfig(StrictModel):
+    model: str = "runs/sft/final"  # the policy to start from (an SFT checkpoint)
+    critic_model: str | None = None  # backbone for the critic; default: the policy's
+    output_dir: str = "runs/ppo"
+    run: str = "ppo"  # trajectory-store run name
+    store: str = "runs/store"
+    mode: Literal["async", "sync"] = "async"
+    iterations: int = 20
+    value_pretrain_iterations: int = 0  # critic-only iterations (lambda = 1) before PPO
+    estimator: str = "gae"
+    advantage: AdvantageConfig = AdvantageConfig()
+    ppo: PPOHyper = PPOHyper()
+    rewards: RewardShaping = RewardShaping()
+    staleness: StalenessConfig = StalenessConfig()
+    pool: RolloutPool = RolloutPool()
+    engine: EngineConfig = EngineConfig()
+    placement: EnginePlacement = EnginePlacement()
+    agent: AgentConfig = AgentConfig(sampling=SamplingConfig(temperature=1.0, max_tokens=48))
+    collector: CollectorConfig = CollectorConfig()
+    actor: LearnerConfig = LearnerConfig()
+    critic: LearnerConfig = LearnerConfig()
+    actor_optim: OptimConfig = OptimConfig(lr=2e-5, warmup_steps=0)
+    critic_optim: OptimConfig = OptimConfig(lr=1e-4, warmup_steps=0)
+    eval: EvalSettings = EvalSettings()
+    save_every: int = 1
+    ray: RayConfig = RayConfig()
+
+
+def train_tasks(pool: RolloutPool, start_index: int = 0) -> Iterator[Task]:
+    """Endless (env id, seed) stream: each seed `group_size` times, tasks round-robin."""
+    for i in itertools.count(start_index):
+        seed = pool.seed_start + i // pool.group_size
+        if seed >= EVAL_SEED_START:
+            raise RuntimeError("training seeds ran into the held-out range")
+        yield pool.tasks[(i // pool.group_size) % len(pool.tasks)], seed
+
+
+class _Pool:
+    """Finished trajectories waiting for an update."""
+
+    def __init__(self) -> None:
+        self.items: list[Trajectory] = []
+        self.changed = asyncio.Event()
+
+    def add(self, t: Trajectory) -> None:
+        self.items.append(t)
+        self.changed.set()
+
+    async def take(self, min_n: int, max_n: int) -> list[Trajectory]:
+        while len(self.items) < min_n:
+            self.changed.clear()
+            await self.changed.wait()
+        out, self.items = self.items[:max_n], self.items[max_n:]
+        return out
+
+
+async def _feed(collector: Collector, tasks: Iterator[Task], pool: _Pool, counter: list[int]) -> None:
+    async def counted() -> AsyncIterator[Task]:
+        for t in tasks:
+            counter[0] += 1
+            yield t
+
+    async for traj in collector.stream(counted()):
+        pool.add(traj)
+
+
+class PPOTrainer:
+    """Holds the learner groups, the rollout service and the loop state; `run()` does the iterations."""
+
+    def __init__(
+        self,
+        cfg: PPOConfig,
+        resume: Path | None = None,
+        on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> None:
+        self.cfg, self.resume, self.on_iteration = cfg, resume, on_iteration
+        self.out = Path(cfg.output_dir)
+        self.iteration, self.version, self.tasks_issued = 0, 0, 0
+        self.history: list[dict[str, float]] = []
+
+    # -- setup ---------------------------------------------------------------------------------------------
+    def _start(self) -> None:
+        import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo" and "value")
+        from agentrl.data.store import StoreWriter, TrajectoryStore
+        from agentrl.launch.ray_init import init_ray
+        from agentrl.train.group import LearnerGroup
+        from agentrl.train.ppo.critic import CriticWorker
+        from rollout.service import RolloutService
+
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        dump_config(cfg, self.out / "config.yaml")
+        init_ray(cfg.ray)
+        total = cfg.iterations * cfg.ppo.epochs * cfg.ppo.minibatches
+        self.actor = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, total)
+        critic_steps = total + cfg.value_pretrain_iterations
+        self.critic = LearnerGroup(
+            cfg.critic_model or cfg.model, cfg.critic, cfg.critic_optim, critic_steps, worker_cls=CriticWorker
+        )
+        self.reference = None
+        if cfg.ppo.kl_coef > 0:  # a frozen copy of the starting policy, for KL(pi || pi_ref)
+            self.reference = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, 1)
+        engine_cfg = cfg.engine.model_copy(update={"model": cfg.model})
+        self.service = RolloutService.start(engine_cfg, cfg.agent, cfg.collector, cfg.placement, cfg.ray)
+        greedy = cfg.agent.model_copy(
+            update={"sampling": cfg.agent.sampling.model_copy(update={"temperature": 0.0})}
+        )
+        self.eval_collector = Collector(
+            self.service.engine,
+            self.service.tokenizer,
+            greedy,
+            cfg.collector.model_copy(update={"env_workers": 1}),
+        )
+        self.writer = StoreWriter(TrajectoryStore(Path(cfg.store)), cfg.run, 0, flush_every=10**9)
+        self.tb = _tensorboard(self.out)
+
+    async def _restore(self) -> None:
+        if self.resume is None:
+            return
+        from agentrl.train.checkpoint import validate_resume
+
+        state = json.loads((self.resume / "loop.json").read_text())
+        validate_resume(self.resume / "actor", self.cfg.actor.world_size)
+        validate_resume(self.resume / "critic", self.cfg.critic.world_size)
+        await self.actor.run("load", str(self.resume / "actor"))
+        await self.critic.run("load", str(self.resume / "critic"))
+        self.iteration, self.version, self.tasks_issued = (
+            state["iteration"],
+            state["version"],
+            state["tasks_issued"],
+        )
+        await self.service.engine.update_weights(await self.actor.run("state_dict"), self.version)
+
+    # -- one update ------------------------------------------------------------------------------------------
+    async def _values(self, trajs: list[Trajectory], lambda_critic: float | None = None) -> PPOBatch:
+        from agentrl.train.ppo.batch import turn_samples
+
+        samples, _ = turn_samples([t for t in trajs if t.status == "ok" and t.turns])
+        if not samples:
+            raise BadBatch("no model-generated turns in the batch")
+        mb = self.cfg.ppo.micro_batch_size
+        values = await self.critic.run("values", samples, mb) if self.cfg.estimator != "grpo" else None
+        adv = self.cfg.advantage.model_copy(update={"estimator": self.cfg.estimator})
+        if lambda_critic is not None:
+            adv = adv.model_copy(update={"lambda_critic": lambda_critic})
+        batch = build(trajs, values, adv, self.cfg.rewards, self.cfg.staleness, self.version)
+        if self.reference is not None:
+            for extras, ref in zip(
+                batch.policy_extras, await self.reference.run("logprobs", batch.samples, mb), strict=True
+            ):
+                extras["ref_logprobs"] = ref
+        return batch
+
+    async def _update(self, batch: PPOBatch, policy: bool = True) -> dict[str, float]:
+        p, m = self.cfg.ppo, {}
+        n = len(batch.samples)
+        order = list(range(n))
+        kwargs = {
+            "eps_low": p.eps_low,
+            "eps_high": p.eps_high,
+            "kl_coef": p.kl_coef,
+            "entropy_coef": p.entropy_coef,
+        }
+        for _epoch in range(p.epochs):
+            for k in range(p.minibatches):
+                idx = order[k :: p.minibatches]
+                if len(idx) < max(self.cfg.actor.world_size, self.cfg.critic.world_size):
+                    continue
+                samples = [batch.samples[i] for i in idx]
+                if policy:
+                    pm = await self.actor.run(
+                        "train_step",
+                        samples,
+                        p.micro_batch_size,
+                        "ppo",
+                        [batch.policy_extras[i] for i in idx],
+                        None,
+                        kwargs,
+                    )
+                    tok = max(pm["num_tokens"], 1.0)
+                    m.update(
+                        pg_loss=pm["pg_loss_sum"] / tok,
+                        clipfrac=pm["clipped_tokens"] / tok,
+                        approx_kl=pm["approx_kl_sum"] / tok,
+                        actor_grad_norm=pm["grad_norm"],
+                    )
+                cm = await self.critic.run(
+                    "train_step",
+                    samples,
+                    p.micro_batch_size,
+                    "value",
+                    [batch.critic_extras[i] for i in idx],
+                    None,
+                    {"clip": p.value_clip},
+                )
+                m.update(
+                    value_loss=cm["vf_loss_sum"] / max(cm["num_tokens"], 1.0),
+                    critic_grad_norm=cm["grad_norm"],
+                )
+        return m
+
+    async def _push(self) -> float:
+        t0 = time.perf_counter()
+        self.version += 1
+        await self.service.engine.update_weights(await self.actor.run("state_dict"), self.version)
+        return time.perf_counter() - t0
+
+    async def evaluate(self, episodes: int | None = None) -> dict[str, float]:
+        n = episodes if episodes is not None else self.cfg.eval.episodes
+        tasks = [
+            (self.cfg.pool.tasks[i % len(self.cfg.pool.tasks)], self.cfg.eval.seed_start + i)
+            for i in range(n)
+        ]
+        trajs = [t async for t in self.eval_collector.stream(tasks)]
+        per_task: dict[str, list[bool]] = {}
+        for t in trajs:
+            per_task.setdefault(t.env_id, []).append(t.success)
+        out = {
+            "eval_success": sum(t.success for t in trajs) / max(1, len(trajs)),
+            "eval_episodes": float(len(trajs)),
+        }
+        out.update({f"eval_success/{k}": sum(v) / len(v) for k, v in per_task.items()})
+        return out
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    async def run(self) -> dict[str, Any]:
+        self._start()
+        feeder: asyncio.Task | None = None
+        try:
+            await self._restore()
+            report: dict[str, Any] = {}
+            if self.cfg.eval.episodes and self.iteration == 0:
+                report["before"] = await self.evaluate()
+            pool, counter = _Pool(), [self.tasks_issued]
+            tasks = train_tasks(self.cfg.pool, self.tasks_issued)
+            if self.cfg.mode == "async":
+                feeder = asyncio.create_task(_feed(self.service.collector, tasks, pool, counter))
+            for _ in range(self.cfg.value_pretrain_iterations if self.iteration == 0 else 0):
+                trajs = await self._collect(pool, tasks, counter, feeder)
+                batch = await self._values(trajs, lambda_critic=1.0)
+                m = await self._update(batch, policy=False)
+                self._log(
+                    "value_pretrain", {**batch.stats, **m, "explained_variance": explained_variance_of(batch)}
+                )
+            while self.iteration < self.cfg.iterations:
+                await self._iteration(pool, tasks, counter, feeder)
+                if (
+                    self.cfg.eval.every
+                    and self.iteration % self.cfg.eval.every == 0
+                    and self.cfg.eval.episodes
+                ):
+                    self._log("eval", await self.evaluate())
+            if self.cfg.eval.episodes:
+                report["after"] = await self.evaluate()
+                self._log("eval", report["after"])
+            report["history"] = self.history
+            (self.out / "report.json").write_text(json.dumps(report, indent=2))
+            return report
+        finally:
+            if feeder is not None:
+                feeder.cancel()
+            self.writer.close()
+            if self.tb is not None:
+                self.tb.close()
+            await self.service.close()
+            self.actor.shutdown()
+            self.critic.shutdown()
+            if self.reference is not None:
+                self.reference.shutdown()
+
+    async def _collect(
+        self, pool: _Pool, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
+    ) -> list[Trajectory]:
+        if feeder is not None:  # async: whatever finished, once the pool holds the minimum
+            if feeder.done():
+                feeder.result()  # re-raise a collector failure
+            return await pool.take(self.cfg.pool.min_batch, self.cfg.pool.max_batch)
+        batch = list(itertools.islice(tasks, self.cfg.pool.min_batch))  # sync: a batch, all of it
+        counter[0] += len(batch)
+        return [t async for t in self.service.collector.stream(batch)]
+
+    async def _iteration(
+        self, pool: _Pool, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
+    ) -> None:
+        t0 = time.perf_counter()
+        trajs = await self._collect(pool, tasks, counter, feeder)
+        t_wait = time.perf_counter() - t0
+        for t in trajs:
+            t.meta.update(run=self.cfg.run, iteration=self.iteration)
+            self.writer.add(t)
+        self.writer.iteration = self.iteration
+        self.writer.flush()  # committed before the update: a crash loses no trajectory
+        t1 = time.perf_counter()
+        try:
+            batch = await self._values(trajs)
+            no_signal = batch.stats["reward_variance"] == 0.0
+            m = await self._update(batch, policy=not no_signal)
+            if no_signal:
+                m["policy_skipped_all_equal_rewards"] = 1.0
+        except BadBatch as e:
+            self._log("skipped", {"reason_bad_batch": 1.0})
+            print(f"iteration {self.iteration}: update skipped: {e}")
+            batch, m = PPOBatch(stats={"episodes": float(len(trajs))}), {}
+        t_update = time.perf_counter() - t1
+        t_sync = await self._push()
+        self.iteration += 1
+        self.tasks_issued = counter[0]
+        turns = [u for t in trajs for u in t.turns]
+        m.update(batch.stats)
+        m.update(
+            explained_variance=explained_variance_of(batch) if batch.samples else float("nan"),
+            wait_s=t_wait,
+            update_s=t_update,
+            sync_s=t_sync,
+            iteration_s=time.perf_counter() - t0,
+            generate_s=sum(u.timings.get("generate_s", 0.0) for u in turns),
+            env_s=sum(u.timings.get("env_s", 0.0) for u in turns),
+            max_staleness=float(max((self.version - 1 - u.policy_version for u in turns), default=0)),
+            version=float(self.version),
+        )
+        self._log("train", m)
+        if self.cfg.save_every and self.iteration % self.cfg.save_every == 0:
+            await self.save(self.out / "checkpoints" / f"iter-{self.iteration:05d}")
+
+    async def save(self, d: Path) -> None:
+        await self.actor.run("save", str(d / "actor"), {"iteration": self.iteration})
+        await self.critic.run("save", str(d / "critic"), {"iteration": self.iteration})
+        state = {"iteration": self.iteration, "version": self.version, "tasks_issued": self.tasks_issued}
+        (d / "loop.json").write_text(json.dumps(state))
+        (d / "COMPLETE").write_text("")
+
+    def _log(self, kind: str, m: dict[str, float]) -> None:
+        row = {"kind": kind, "iteration": float(self.iteration), **{k: float(v) for k, v in m.items()}}
+        self.history.append(row)
+        if self.tb is not None:
+            for k, v in m.items():
+                self.tb.add_scalar(f"{kind}/{k}", float(v), self.iteration)
+        if self.on_iteration:
+            self.on_iteration(self.iteration, row)
+
+
+def _tensorboard(out: Path) -> Any:
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(out / "tb"))
+
+
+def latest_checkpoint(output_dir: str) -> Path | None:
+    found = sorted(p for p in (Path(output_dir) / "checkpoints").glob("iter-*") if (p / "COMPLETE").exists())
+    return found[-1] if found else None
