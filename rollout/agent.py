@@ -27,7 +27,9 @@ class AgentConfig(StrictModel):
     observation: ObservationMode = "screenshot+elements"
     history_images: int = 1  # K: last K observations in full (screenshot, elements); older ones as text
     coordinate_space: CoordinateSpace = "screen"
-    system_prompt: Literal["uitars", "compact"] = "compact"
+    system_prompt: Literal["uitars", "compact", "minimal"] = (
+        "minimal"  # uitars for UI-TARS/Qwen2.5-VL checkpoints
+    )
     max_steps: int = 10  # per episode, on top of the env's own budget
     sampling: SamplingConfig = SamplingConfig()
     min_pixels: int = 4 * 28 * 28  # for coordinate_space=smart_resize: the processor's bounds

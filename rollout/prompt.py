@@ -40,6 +40,8 @@ SYSTEM_PROMPTS = {
         "hotkey(key='') type(content='') scroll(start_box='(x,y)', direction='down') wait() finished(content='')"
     ),
 }
+# For from-scratch models that learn the grammar from demonstrations: the prompt is pure cost, keep it short.
+SYSTEM_PROMPTS["minimal"] = "You are a GUI agent. Reply with Thought: ... then Action: ..."
 SHELL_NOTE = "\nshell(command='...') # runs in the task's home directory; its output comes back as text"
 
 

@@ -37,3 +37,18 @@ def nll_objective(logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dic
     mask = batch.loss_mask.to(logits.device)
     loss = nll_sum(lp, mask)
     return loss, {"nll_sum": float(loss.detach()), "tokens": float(mask.sum())}
+
+
+BUILTIN_MODULES = ("agentrl.train.ppo.objectives",)  # register "ppo" and "value"
+
+
+def get_objective(name: str) -> Objective:
+    """Look up an objective, importing the built-in modules that register them (in any process)."""
+    if name not in OBJECTIVES:
+        import importlib
+
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+    if name not in OBJECTIVES:
+        raise KeyError(f"objective '{name}' is not registered; known: {', '.join(sorted(OBJECTIVES))}")
+    return OBJECTIVES[name]

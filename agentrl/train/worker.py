@@ -22,7 +22,7 @@ import torch
 from agentrl.data.samples import TrainSample
 from agentrl.train.batch import collate, expand_sample, micro_batches
 from agentrl.train.config import LearnerConfig, OptimConfig
-from agentrl.train.objectives import OBJECTIVES
+from agentrl.train.objectives import get_objective
 from agentrl.train.schedule import warmup_cosine
 
 PROCESSOR_FILES = ("tokenizer.json", "tokenizer_config.json", "processor_config.json", "chat_template.jinja",
@@ -173,7 +173,7 @@ class LearnerWorker:
         models need every rank in every forward.
         """
         t0 = time.perf_counter()
-        fn = OBJECTIVES[objective]
+        fn = get_objective(objective)
         ex = extras or [None] * len(samples)
         expanded = [
             expand_sample(s, self.processor, self.image_token_id, ex[i]) for i, s in enumerate(samples)

@@ -113,11 +113,17 @@ class _Pool:
         self.items.append(t)
         self.changed.set()
 
-    async def take(self, min_n: int, max_n: int) -> list[Trajectory]:
-        while len(self.items) < min_n:
+    async def take(self, min_n: int, max_n: int, min_version: int) -> list[Trajectory]:
+        """Wait for `min_n` usable trajectories, then take the newest `max_n`. Trajectories whose newest
+        turn is older than `min_version` can no longer be trained on and are dropped."""
+        while True:
+            self.items = [t for t in self.items if max(t.policy_versions, default=min_version) >= min_version]
+            if len(self.items) >= min_n:
+                break
             self.changed.clear()
             await self.changed.wait()
-        out, self.items = self.items[:max_n], self.items[max_n:]
+        self.items.sort(key=lambda t: t.created_at)
+        out, self.items = self.items[-max_n:], self.items[:-max_n]
         return out
 
 
@@ -341,7 +347,8 @@ class PPOTrainer:
         if feeder is not None:  # async: whatever finished, once the pool holds the minimum
             if feeder.done():
                 feeder.result()  # re-raise a collector failure
-            return await pool.take(self.cfg.pool.min_batch, self.cfg.pool.max_batch)
+            min_version = self.version - self.cfg.staleness.max_staleness
+            return await pool.take(self.cfg.pool.min_batch, self.cfg.pool.max_batch, min_version)
         batch = list(itertools.islice(tasks, self.cfg.pool.min_batch))  # sync: a batch, all of it
         counter[0] += len(batch)
         return [t async for t in self.service.collector.stream(batch)]

@@ -1,0 +1,127 @@
+"""RL loop throughput: the asynchronous loop (rollouts continue during updates, partial rollouts) against
+a synchronous collect-then-train loop, same model, tasks, batch size and iterations, in one run.
+
+Reports wall time per PPO iteration split into generation, env, learner update and weight sync, iterations
+per hour, and held-out success after training, for both. ratio = async iterations/hour over sync.
+
+    .venv/bin/python benchmarks/rl_loop.py [--model SFT_DIR] [--iterations 8]
+
+Without --model it first builds one: the tiny model, SFT on scripted-expert demonstrations of the toy
+click task (a few minutes here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work" / "rl_loop"
+TASK = "agentrl/toy.click-target-v0"
+
+
+def build_sft_model(steps: int) -> Path:
+    """Tiny model + expert demos + SFT, through agentrl's own commands."""
+    from agentrl.data.store import StoreWriter, TrajectoryStore
+    from agentrl.models.factory import init_model
+    from agentrl.models.loading import load_processor
+    from rollout.agent import AgentConfig
+    from rollout.engines.scripted import ExpertEngine
+    from rollout.episode import run_episode
+    from rollout.local_env import LocalEnv
+
+    base = init_model("tiny", WORK / "tiny", seed=0)
+    tok = load_processor(base).tokenizer
+
+    async def demos() -> None:
+        env = LocalEnv()
+        with StoreWriter(TrajectoryStore(WORK / "store"), "demos", 0) as w:
+            for seed in range(3000):
+                w.add(await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), TASK, seed))
+        env.close()
+
+    asyncio.run(demos())
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentrl",
+            "train",
+            "sft",
+            f"model={base}",
+            f"data.store={WORK / 'store'}",
+            f"output_dir={WORK / 'sft'}",
+            f"steps={steps}",
+            "learner.local=true",
+            "optim.lr=2e-3",
+            "optim.warmup_steps=10",
+            "log_every=50",
+        ],
+        check=True,
+    )
+    return WORK / "sft" / "final"
+
+
+def run_mode(model: Path, mode: str, iterations: int) -> dict:
+    from agentrl.config import load_config
+    from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
+
+    cfg = load_config(PPOConfig, ROOT / "configs" / "ppo_tiny.yaml", [
+        f"model={model}", f"output_dir={WORK / mode}", f"store={WORK / 'store'}", f"run=bench-{mode}",
+        f"mode={mode}", f"iterations={iterations}", "value_pretrain_iterations=0", "eval.episodes=64",
+        f"pool.tasks=[{TASK}]", "save_every=0",
+    ])  # fmt: skip
+    t0 = time.perf_counter()
+    report = asyncio.run(PPOTrainer(cfg).run())
+    wall = time.perf_counter() - t0
+    rows = [r for r in report["history"] if r["kind"] == "train"]
+    per_iter = [r["iteration_s"] for r in rows]
+    split = {
+        k: statistics.mean(r[k] for r in rows)
+        for k in ("wait_s", "update_s", "sync_s", "generate_s", "env_s")
+    }
+    return {
+        "mode": mode, "iterations": len(rows), "wall_s": wall,
+        "iteration_s_mean": statistics.mean(per_iter), "iteration_s_median": statistics.median(per_iter),
+        "iterations_per_hour": 3600 / statistics.mean(per_iter),
+        "split_mean_s": {"waiting_for_rollouts": split["wait_s"], "learner_update": split["update_s"],
+                         "weight_sync": split["sync_s"], "generation_in_episodes": split["generate_s"],
+                         "env_in_episodes": split["env_s"]},
+        "train_success_mean": statistics.mean(r["success_rate"] for r in rows),
+        "eval_success_before": report["before"]["eval_success"], "eval_success_after": report["after"]["eval_success"],
+        "trajectories_per_iteration": statistics.mean(r["episodes"] for r in rows),
+    }  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--sft-steps", type=int, default=400)
+    p.add_argument("--iterations", type=int, default=8)
+    args = p.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    model = args.model or build_sft_model(args.sft_steps)
+    results = {m: run_mode(model, m, args.iterations) for m in ("sync", "async")}
+    out = {
+        "benchmark": "rl_loop", "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, no GPU",
+        "task": TASK, "model": str(model), "config": "configs/ppo_tiny.yaml",
+        "sync": results["sync"], "async": results["async"],
+        "ratio": results["async"]["iterations_per_hour"] / results["sync"]["iterations_per_hour"],
+        "ratio_definition": "async iterations/hour over sync iterations/hour (same batch, tasks, iterations)",
+        "target": ">= 1.5 with no loss of final success",
+    }  # fmt: skip
+    path = ROOT / "benchmarks" / "results" / "rl_loop.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
