@@ -33,11 +33,39 @@ INSTRUMENT_JS = """
 })();
 """
 
-ELEMENTS_JS = """
+# JS helpers (inside a function body): `clickablePoint(el, rect)` is the first point of a 5x5 grid over the
+# element's visible rect, centre first, where `document.elementFromPoint` reaches the element (or a
+# descendant, or a label for it), as [x, y, left, top, right, bottom]; null when no point does.
+POINT_JS = """
+  const W = window.innerWidth, H = window.innerHeight;
+  const reaches = (el, x, y) => {
+    const hit = document.elementFromPoint(x, y);
+    if (!hit) return false;
+    if (hit === el || el.contains(hit)) return true;
+    const lab = hit.closest && hit.closest('label');
+    return !!(lab && lab.control === el);
+  };
+  const FRACTIONS = [0.5, 0.3, 0.7, 0.15, 0.85];
+  const clickablePoint = (el, r) => {
+    const left = Math.max(r.left, 0), right = Math.min(r.right, W);
+    const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, H);
+    if (right - left < 1 || bottom - top < 1) return null;
+    for (const fy of FRACTIONS) for (const fx of FRACTIONS) {
+      const x = Math.floor(left + fx * (right - left)), y = Math.floor(top + fy * (bottom - top));
+      if (reaches(el, x, y)) return [x, y, left, top, right, bottom];
+    }
+    return null;
+  };
+"""
+
+ELEMENTS_JS = (
+    """
 (opts) => {
   const root = (opts.root && document.querySelector(opts.root)) || document.body;
   if (!root) return [];
-  const W = window.innerWidth, H = window.innerHeight;
+"""
+    + POINT_JS
+    + """
   const handlers = window.__agentrlHandlers;
   const ROLES = new Set(['button', 'link', 'checkbox', 'radio', 'tab', 'menuitem', 'menuitemcheckbox',
     'menuitemradio', 'option', 'textbox', 'searchbox', 'combobox', 'switch', 'slider', 'spinbutton',
@@ -99,24 +127,6 @@ ELEMENTS_JS = """
     if (tag === 'SELECT') return squash(Array.from(el.selectedOptions).map((o) => o.text).join(', '));
     return '';
   };
-  const reaches = (el, x, y) => {
-    const hit = document.elementFromPoint(x, y);
-    if (!hit) return false;
-    if (hit === el || el.contains(hit)) return true;
-    const lab = hit.closest && hit.closest('label');
-    return !!(lab && lab.control === el);
-  };
-  const FRACTIONS = [0.5, 0.3, 0.7, 0.15, 0.85];
-  const clickablePoint = (el, r) => {
-    const left = Math.max(r.left, 0), right = Math.min(r.right, W);
-    const top = Math.max(r.top, 0), bottom = Math.min(r.bottom, H);
-    if (right - left < 1 || bottom - top < 1) return null;
-    for (const fy of FRACTIONS) for (const fx of FRACTIONS) {
-      const x = Math.floor(left + fx * (right - left)), y = Math.floor(top + fy * (bottom - top));
-      if (reaches(el, x, y)) return [x, y, left, top, right, bottom];
-    }
-    return null;
-  };
   const found = [];
   const all = root.querySelectorAll('*');
   for (const el of all) {
@@ -144,6 +154,7 @@ ELEMENTS_JS = """
   });
 }
 """
+)
 
 
 def read_elements(page: Page, root: str | None = None, limit: int = 200) -> list[Element]:

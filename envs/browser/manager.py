@@ -34,7 +34,12 @@ CHROMIUM_ARGS = (
     "--no-first-run",
     "--disable-dev-shm-usage",
     "--disable-smooth-scrolling",  # a wheel event scrolls at once: the next screenshot shows the result
+    # A screenshot waits for one compositor frame instead of two: about 16 ms instead of 33 ms at 60 Hz,
+    # measured on MiniWoB pages, with no extra CPU on idle or animated pages.
+    "--run-all-compositor-stages-before-draw",
 )
+# $AGENTRL_CHROMIUM_ARGS adds flags. E.g. --disable-frame-rate-limit halves screenshot latency (no wait for
+# the next 60 Hz frame) but lets pages with endless animations spin a CPU core: off by default.
 SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 LAUNCH_TIMEOUT_S = 30.0
 
@@ -81,7 +86,7 @@ class BrowserManager:
                 self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(
                 executable_path=chromium_executable(),
-                args=list(CHROMIUM_ARGS),
+                args=[*CHROMIUM_ARGS, *os.environ.get("AGENTRL_CHROMIUM_ARGS", "").split()],
                 headless=True,
                 timeout=LAUNCH_TIMEOUT_S * 1000,
             )
