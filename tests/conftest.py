@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_browser_after_module():
+    """Playwright's sync API marks its event loop as running on the main thread until it stops, which
+    breaks `asyncio.run` in later modules: close the shared browser after every module that started one."""
+    yield
+    if "envs.browser.manager" in sys.modules:
+        sys.modules["envs.browser.manager"].close_thread_browser()
 
 
 @pytest.fixture(scope="session")

@@ -109,16 +109,12 @@ def parse_action(text: str) -> ParsedResponse:
     return ParsedResponse(thought, action)
 
 
+# Control characters as Python escapes (\n, \x00, ...), so Python's own parser reads every quoted value back.
+_ESCAPES = {c: repr(chr(c))[1:-1] for c in [*range(0x20), 0x7F]} | {ord("\\"): "\\\\", ord("'"): "\\'"}
+
+
 def _quote(s: str) -> str:
-    return (
-        "'"
-        + s.replace("\\", "\\\\")
-        .replace("'", "\\'")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-        + "'"
-    )
+    return "'" + s.translate(_ESCAPES) + "'"
 
 
 def _box(p: Point) -> str:

@@ -157,7 +157,10 @@ ELEMENTS_JS = (
 )
 
 
-def read_elements(page: Page, root: str | None = None, limit: int = 200) -> list[Element]:
+ELEMENT_LIMIT = 200  # at most this many elements are listed (a page with more is not a GUI-agent task)
+
+
+def read_elements(page: Page, root: str | None = None, limit: int = ELEMENT_LIMIT) -> list[Element]:
     """The visible interactive elements under `root` (a CSS selector; the body when None)."""
     rows: list[dict[str, Any]] = page.evaluate(ELEMENTS_JS, {"root": root, "limit": limit})
     return [Element.from_dict(r) for r in rows]

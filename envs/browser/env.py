@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,6 +99,8 @@ class BrowserEnv(GUIEnv):
         self.page: Page | None = None
         self._cdp: CDPSession | None = None
         self.settled_state: Any = None  # `_state_js()` as read by the last settle, when the page was at rest
+        self.read_elements: list[dict[str, Any]] | None = None  # element rows read ahead of `_elements()`
+        self.check_ready_on_reuse = True  # a subclass whose episode start checks readiness itself sets False
         self._nav: str = ""  # main-frame navigation since the last settle: "", "requested", "committed"
         self.episodes_on_page = 0  # episodes played on the current page (reused pages count up)
 
@@ -127,17 +130,17 @@ class BrowserEnv(GUIEnv):
     # -- GUIEnv hooks -----------------------------------------------------------------------------------
     def _reset_task(self, seed: int, options: dict[str, Any]) -> str:
         url = self._task_url(seed, options)
-        self.settled_state = None
+        self.settled_state, self.read_elements = None, None
         if self.context_per_episode or not self._page_reusable(url):
             self._open(url)
-        else:
+        elif self.check_ready_on_reuse:
             self._guard(lambda: self._wait_ready(self.page_timeout_s), "reusing the page")
         self.episodes_on_page += 1
         return self._start_episode(seed, options)
 
     def _execute(self, action: Action) -> str | None:
         page = self._live_page()
-        self._nav, self.settled_state = "", None
+        self._nav, self.settled_state, self.read_elements = "", None, None
 
         def act() -> None:
             if action.verb == "wait":
@@ -158,8 +161,20 @@ class BrowserEnv(GUIEnv):
         return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.uint8)
 
     def _elements(self) -> list[Element]:
+        if self.read_elements is not None:  # read in the same round trip as the settle check
+            rows, self.read_elements = self.read_elements, None
+            return [Element.from_dict(r) for r in rows]
         page = self._live_page()
         return self._guard(lambda: dom.read_elements(page, self._element_root()), "reading elements")
+
+    def elements_js(self) -> str:
+        """A JS expression giving the element rows (or null when the text mode needs none), for a subclass
+        to read with its own evaluate; what it reads goes into `self.read_elements` for the observation."""
+        if self.text_mode == "off":
+            return "null"
+        return (
+            f"({dom.ELEMENTS_JS})({json.dumps({'root': self._element_root(), 'limit': dom.ELEMENT_LIMIT})})"
+        )
 
     def _axtree(self) -> str:
         page = self._live_page()
@@ -229,12 +244,17 @@ class BrowserEnv(GUIEnv):
         page = self._live_page()
         deadline = time.monotonic() + self.settle_timeout_s
         self.settled_state = None
-        try:  # one round trip; it also flushes pending request events
-            idle, state = page.evaluate(f"[({IDLE_JS})(), {self._state_js() or 'null'}]")
+        # One round trip (it also flushes pending request events): at rest? and if so, the task state and
+        # the element list for the coming observation.
+        probe = (
+            f"(() => ({IDLE_JS})() ? [true, {self._state_js() or 'null'}, {self.elements_js()}] : [false])()"
+        )
+        try:
+            idle, *read = page.evaluate(probe)
         except Error as e:
             if "context was destroyed" not in str(e) and "navigat" not in str(e):
                 raise
-            idle, state, self._nav = False, None, self._nav or "committed"
+            idle, read, self._nav = False, [], self._nav or "committed"
         while self._nav == "requested" and time.monotonic() < deadline:
             # Short slices, so a navigation that fails (blocked, aborted) ends the wait at once.
             with contextlib.suppress(PlaywrightTimeout):
@@ -244,7 +264,7 @@ class BrowserEnv(GUIEnv):
             self._wait_ready(max(0.05, deadline - time.monotonic()) + self.page_timeout_s)
             idle = False
         if idle:
-            self.settled_state = state
+            self.settled_state, self.read_elements = read
         else:
             # Endless animations (a spinner) are not a fault: observe the page as it is.
             with contextlib.suppress(PlaywrightTimeout):

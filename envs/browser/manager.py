@@ -127,6 +127,17 @@ def browser_manager() -> BrowserManager:
     return manager
 
 
+def close_thread_browser() -> None:
+    """Close this thread's browser and Playwright driver, if any.
+
+    Playwright's sync API leaves its event loop marked as running on the thread that started it, so
+    `asyncio.run` fails on that thread until the driver is stopped: call this before going async.
+    """
+    manager = getattr(_local, "manager", None)
+    if manager is not None:
+        manager.close()
+
+
 @atexit.register
 def _close_at_exit() -> None:
     # Only the owning thread may drive Playwright. Managers of other (finished) threads need nothing: the

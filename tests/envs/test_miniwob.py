@@ -132,6 +132,19 @@ def test_element_list_and_axtree_describe_the_task():
     env.close()
 
 
+def test_elements_read_with_the_reset_and_settle_round_trips_match_a_fresh_read():
+    from envs.browser.dom import read_elements
+
+    env = envs.make("agentrl/miniwob.click-checkboxes-v0")
+    _, info = env.reset(seed=5)
+    fresh = lambda: [e.to_dict() for e in read_elements(env.unwrapped.page)]  # noqa: E731
+    assert info["elements"] == fresh() and info["elements"]
+    box = next(e for e in info["elements"] if e["role"] == "checkbox")
+    _, _, _, _, info = env.step(f"click(start_box='({box['x'] + box['w'] // 2},{box['y'] + box['h'] // 2})')")
+    assert info["elements"] == fresh() and info["elements"][box["index"]]["value"] == "checked"
+    env.close()
+
+
 def test_bad_input_is_refused_clearly(env):
     with pytest.raises(envs.UnknownEnvError, match="did you mean 'agentrl/miniwob.click-button-v0'"):
         envs.make("agentrl/miniwob.click-buton-v0")

@@ -40,8 +40,11 @@ READY_JS = (
     "document.readyState === 'complete' && typeof core !== 'undefined' && core.cover_div != null"
     " && (typeof WOB_TASK_READY === 'undefined' || !!WOB_TASK_READY)"
 )
+# One round trip per reset: (re)start the episode, read the instruction, and the element list (ELEMENTS is
+# replaced by `elements_js()`). Returns null when the page is not ready for it yet (still loading).
 START_JS = """
 ([seed, maxTimeMs, dataMode, instant]) => {
+  if (document.readyState !== 'complete' || typeof core === 'undefined' || core.cover_div == null) return null;
   if (window.jQuery) jQuery.fx.off = instant;
   core.setDataMode(dataMode);
   core.EPISODE_MAX_TIME = maxTimeMs;
@@ -55,7 +58,8 @@ START_JS = """
   window.scrollTo(0, 0);
   document.documentElement.scrollLeft = document.body.scrollLeft = 0;
   const u = core.getUtterance();
-  return [typeof u === 'string' ? u : u.utterance, !!WOB_TASK_READY];
+  const ready = typeof WOB_TASK_READY === 'undefined' || !!WOB_TASK_READY;
+  return [typeof u === 'string' ? u : u.utterance, ready, ready ? ELEMENTS : null];
 }
 """
 REWARD_JS = "[!!WOB_DONE_GLOBAL, +WOB_RAW_REWARD_GLOBAL || 0, String(WOB_REWARD_REASON || '')]"
@@ -87,6 +91,7 @@ class MiniWoBEnv(BrowserEnv):
             **kwargs,
         )
         self.task = task
+        self.check_ready_on_reuse = False  # START_JS checks readiness in the same round trip
         self.episode_max_time_s = episode_max_time_s
         self.data_mode = data_mode
         self.instant_effects = instant_effects
@@ -98,9 +103,14 @@ class MiniWoBEnv(BrowserEnv):
     def _start_episode(self, seed: int, options: dict[str, Any]) -> str:
         page = self._live_page()
         args = [seed, int(self.episode_max_time_s * 1000), self.data_mode, self.instant_effects]
-        utterance, ready = self._guard(lambda: page.evaluate(START_JS, args), "starting the episode")
+        js = START_JS.replace("ELEMENTS", self.elements_js())
+        started = self._guard(lambda: page.evaluate(js, args), "starting the episode")
+        if started is None:  # the page is still loading (after a crash or a navigation): wait, then start
+            self._guard(lambda: self._wait_ready(self.page_timeout_s), "waiting for the task page")
+            started = self._guard(lambda: page.evaluate(js, args), "starting the episode")
+        utterance, ready, self.read_elements = started
         if not ready:
-            self._wait_ready(self.page_timeout_s)
+            self._guard(lambda: self._wait_ready(self.page_timeout_s), "waiting for WOB_TASK_READY")
         self.reward_reason = ""
         return utterance
 
