@@ -15,58 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "benchmarks" / "work" / "rl_loop"
+from _common import RESULTS, ROOT, WORK, build_sft_model, machine
+
 TASK = "agentrl/toy.click-target-v0"
-
-
-def build_sft_model(steps: int) -> Path:
-    """Tiny model + expert demos + SFT, through agentrl's own commands."""
-    from agentrl.data.store import StoreWriter, TrajectoryStore
-    from agentrl.models.factory import init_model
-    from agentrl.models.loading import load_processor
-    from rollout.agent import AgentConfig
-    from rollout.engines.scripted import ExpertEngine
-    from rollout.episode import run_episode
-    from rollout.local_env import LocalEnv
-
-    base = init_model("tiny", WORK / "tiny", seed=0)
-    tok = load_processor(base).tokenizer
-
-    async def demos() -> None:
-        env = LocalEnv()
-        with StoreWriter(TrajectoryStore(WORK / "store"), "demos", 0) as w:
-            for seed in range(3000):
-                w.add(await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), TASK, seed))
-        env.close()
-
-    asyncio.run(demos())
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agentrl",
-            "train",
-            "sft",
-            f"model={base}",
-            f"data.store={WORK / 'store'}",
-            f"output_dir={WORK / 'sft'}",
-            f"steps={steps}",
-            "learner.local=true",
-            "optim.lr=2e-3",
-            "optim.warmup_steps=10",
-            "log_every=50",
-        ],
-        check=True,
-    )
-    return WORK / "sft" / "final"
 
 
 def run_mode(model: Path, mode: str, iterations: int) -> dict:
@@ -74,7 +29,7 @@ def run_mode(model: Path, mode: str, iterations: int) -> dict:
     from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
 
     cfg = load_config(PPOConfig, ROOT / "configs" / "ppo_tiny.yaml", [
-        f"model={model}", f"output_dir={WORK / mode}", f"store={WORK / 'store'}", f"run=bench-{mode}",
+        f"model={model}", f"output_dir={WORK / 'rl_loop' / mode}", f"store={WORK / 'rl_loop' / 'store'}", f"run=bench-{mode}",
         f"mode={mode}", f"iterations={iterations}", "value_pretrain_iterations=0", "eval.episodes=64",
         f"pool.tasks=[{TASK}]", "save_every=0",
     ])  # fmt: skip
@@ -106,18 +61,17 @@ def main() -> None:
     p.add_argument("--sft-steps", type=int, default=400)
     p.add_argument("--iterations", type=int, default=8)
     args = p.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    model = args.model or build_sft_model(args.sft_steps)
+    model = args.model or build_sft_model(args.sft_steps, TASK)
     results = {m: run_mode(model, m, args.iterations) for m in ("sync", "async")}
     out = {
-        "benchmark": "rl_loop", "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, no GPU",
+        "benchmark": "rl_loop", "machine": machine(),
         "task": TASK, "model": str(model), "config": "configs/ppo_tiny.yaml",
         "sync": results["sync"], "async": results["async"],
         "ratio": results["async"]["iterations_per_hour"] / results["sync"]["iterations_per_hour"],
         "ratio_definition": "async iterations/hour over sync iterations/hour (same batch, tasks, iterations)",
         "target": ">= 1.5 with no loss of final success",
     }  # fmt: skip
-    path = ROOT / "benchmarks" / "results" / "rl_loop.json"
+    path = RESULTS / "rl_loop.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

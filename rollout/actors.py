@@ -122,7 +122,12 @@ class RayEngineClient:
             raise RuntimeError(f"weight push: engines report versions {versions}, expected {version}")
 
     async def shutdown(self) -> None:
-        await _gather([a.shutdown.remote() for a in self.actors])
+        """Stop the engines, then the actors, so their CPUs/GPUs return to the cluster at once."""
+        try:
+            await _gather([a.shutdown.remote() for a in self.actors])
+        finally:
+            for a in self.actors:
+                ray.kill(a, no_restart=True)
 
 
 async def _gather(refs: list[Any]) -> list[Any]:

@@ -1,0 +1,76 @@
+"""Shared by the benchmark scripts: paths, and an SFT'd tiny model built with agentrl's own commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work"  # git-ignored scratch space
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, no GPU"
+        if not _cuda()
+        else f"{platform.machine()}, GPU"
+    )
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def build_sft_model(steps: int, task: str, demos: int = 3000) -> Path:
+    """The tiny model, SFT'd on scripted-expert demonstrations of `task` (reused when already built)."""
+    from agentrl.data.store import StoreWriter, TrajectoryStore
+    from agentrl.models.factory import init_model
+    from agentrl.models.loading import load_processor
+    from rollout.agent import AgentConfig
+    from rollout.engines.scripted import ExpertEngine
+    from rollout.episode import run_episode
+    from rollout.local_env import LocalEnv
+
+    name = task.split("/")[-1]
+    out = WORK / "sft" / f"{name}-{steps}"
+    if (out / "final" / "COMPLETE").exists():
+        return out / "final"
+    base = init_model("tiny", WORK / "tiny", seed=0)
+    tok = load_processor(base).tokenizer
+    store = WORK / "sft" / f"store-{name}"
+
+    async def make_demos() -> None:
+        env = LocalEnv()
+        with StoreWriter(TrajectoryStore(store), "demos", 0) as w:
+            for seed in range(demos):
+                w.add(await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), task, seed))
+        env.close()
+
+    if not store.exists():
+        asyncio.run(make_demos())
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentrl",
+            "train",
+            "sft",
+            f"model={base}",
+            f"data.store={store}",
+            f"output_dir={out}",
+            f"steps={steps}",
+            "learner.local=true",
+            "optim.lr=2e-3",
+            "optim.warmup_steps=10",
+            "log_every=50",
+        ],
+        check=True,
+    )
+    return out / "final"

@@ -1,0 +1,132 @@
+"""Env-steps/s of the asynchronous collector versus a synchronous batch loop, same engine, one run.
+
+The synchronous loop is what a plain batched rollout does: B episodes step in lock-step (one batched
+generation for every live episode, then every env steps), and the next batch starts when the longest
+episode of this one ends. The async collector keeps B episodes in flight and starts a new one the moment
+any ends. The task mix has heavy-tailed episode lengths (toy click-sequence: most need 1 click, a few 6),
+played by the tiny model SFT'd on expert demonstrations, so lengths vary as a learning policy's do.
+
+    .venv/bin/python benchmarks/rollout_async.py [--model SFT_DIR] [--episodes 96] [--batch 8]
+
+ratio = async env-steps/s over sync env-steps/s (alternating runs, medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+
+from _common import RESULTS, build_sft_model, machine
+
+TASK = "agentrl/toy.click-sequence-v0"
+
+
+async def run_sync(engine, tok, agent_cfg, workers, tasks, batch: int) -> tuple[int, float]:
+    """Lock-step batches: generate for all live episodes together, then step all of them."""
+    from rollout.actors import RayEnvSlot
+    from rollout.agent import ReActAgent
+    from rollout.engines.base import GenerationRequest
+    from rollout.trajectory import Trajectory
+
+    slots = [RayEnvSlot(w, s) for w in workers for s in range(batch // len(workers))]
+    steps = 0
+    t0 = time.perf_counter()
+    for b in range(0, len(tasks), batch):
+        group = tasks[b : b + batch]
+        resets = await asyncio.gather(*[slots[i].reset(e, s) for i, (e, s) in enumerate(group)])
+        live = []
+        for i, ((env_id, seed), (obs, info)) in enumerate(zip(group, resets, strict=True)):
+            traj = Trajectory(env_id, seed, obs["instruction"])
+            agent = ReActAgent(tok, agent_cfg)
+            agent.start(traj, obs, info)
+            live.append((i, traj, agent))
+        for _ in range(agent_cfg.max_steps):
+            if not live:
+                break
+            prompts = [a.prompt() for _, _, a in live]
+            results = await asyncio.gather(
+                *[
+                    engine.generate(GenerationRequest(ids, t.images_for(refs), agent_cfg.sampling))
+                    for (ids, refs), (_, t, _) in zip(prompts, live, strict=True)
+                ]
+            )
+            parsed = [a.act(r) for (_, _, a), r in zip(live, results, strict=True)]
+            outs = await asyncio.gather(
+                *[slots[i].step(p.env_input) for (i, _, _), p in zip(live, parsed, strict=True)]
+            )
+            steps += len(live)
+            nxt = []
+            for (i, t, a), (obs, _r, term, trunc, info) in zip(live, outs, strict=True):
+                if not (term or trunc):
+                    a.observe(t, obs, info)
+                    nxt.append((i, t, a))
+            live = nxt
+    return steps, time.perf_counter() - t0
+
+
+async def run_async(engine, tok, agent, collector_cfg, tasks) -> tuple[int, float]:
+    from rollout.collector import Collector
+
+    collector = Collector(engine, tok, agent, collector_cfg)
+    t0 = time.perf_counter()
+    steps = 0
+    async for traj in collector.stream(tasks):
+        steps += traj.num_steps
+    dt = time.perf_counter() - t0
+    await collector.close()
+    return steps, dt
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default=None)
+    p.add_argument("--episodes", type=int, default=96)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=2)
+    args = p.parse_args()
+
+    from agentrl.launch.ray_init import RayConfig, init_ray
+    from agentrl.models.loading import load_processor
+    from rollout.actors import env_worker_actor
+    from rollout.agent import AgentConfig
+    from rollout.collector import CollectorConfig
+    from rollout.engines.base import SamplingConfig
+    from rollout.engines.hf import HFEngine
+
+    model = args.model or str(build_sft_model(400, TASK))
+    init_ray(RayConfig())
+    tok = load_processor(model).tokenizer
+    engine = HFEngine(model, batch_wait_s=0.005)
+    agent = AgentConfig(max_steps=8, sampling=SamplingConfig(temperature=1.0, max_tokens=40, seed=0))
+    tasks = [(TASK, s) for s in range(args.episodes)]
+    cc = CollectorConfig(env_workers=2, envs_per_worker=args.batch // 2, max_in_flight=args.batch)
+    actor = env_worker_actor(num_cpus=0.25)
+    rates: dict[str, list[float]] = {"sync": [], "async": []}
+    raw: list[dict] = []
+    for _ in range(args.repeats):
+        workers = [actor.remote(args.batch // 2) for _ in range(2)]
+        steps, dt = asyncio.run(run_sync(engine, tok, agent, workers, tasks, args.batch))
+        rates["sync"].append(steps / dt)
+        raw.append({"mode": "sync", "env_steps": steps, "seconds": dt})
+        steps, dt = asyncio.run(run_async(engine, tok, agent, cc, tasks))
+        rates["async"].append(steps / dt)
+        raw.append({"mode": "async", "env_steps": steps, "seconds": dt})
+    out = {
+        "benchmark": "rollout_async", "machine": machine(), "task": TASK, "model": model,
+        "episodes": args.episodes, "batch_or_in_flight": args.batch, "engine": "HFEngine (same for both)",
+        "runs": raw,
+        "sync_env_steps_per_s": statistics.median(rates["sync"]),
+        "async_env_steps_per_s": statistics.median(rates["async"]),
+        "ratio": statistics.median(rates["async"]) / statistics.median(rates["sync"]),
+        "ratio_definition": "async collector env-steps/s over synchronous lock-step batches, medians",
+        "target": ">= 1.8",
+    }  # fmt: skip
+    (RESULTS / "rollout_async.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
