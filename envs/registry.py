@@ -2,7 +2,8 @@
 
 Registration goes through gymnasium (so `gymnasium.make(id)` works once `envs` is imported) and is lazy:
 an entry point is a "module:Class" string, imported on first `make`. Duplicate ids are refused with both
-sources named; an unknown id is answered with the closest registered ids.
+sources named; an unknown id is answered with the closest registered ids. Installed packages add envs
+through the `agentrl.envs` entry-point group, and `pkg.module:EnvClass` works as an id (`envs/plugins.py`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def unregister(env_id: str) -> None:
 def spec(env_id: str) -> EnvSpec:
     load_all()
     if env_id not in _REGISTRY:
+        from envs import plugins
+
+        if plugins.is_module_path(env_id):  # "pkg.module:EnvClass", made without a registration
+            return plugins.register_module_path(env_id)
         close = difflib.get_close_matches(env_id, list(_REGISTRY), n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownEnvError(f"unknown env id '{env_id}'{hint} (`agentrl envs list` shows all)")
@@ -66,7 +71,7 @@ def spec(env_id: str) -> EnvSpec:
 def make(env_id: str, **kwargs: Any) -> gym.Env:
     """gymnasium.make with a helpful error for unknown ids."""
     spec(env_id)
-    return gym.make(env_id, **kwargs)
+    return gym.make(gym.registry[env_id], **kwargs)  # the spec itself: a module-path id has a ':'
 
 
 def list_envs(kind: str | None = None, tag: str | None = None) -> list[EnvSpec]:
@@ -98,3 +103,6 @@ def load_all() -> None:
     for target in _LOADERS:
         module, fn = target.split(":")
         getattr(importlib.import_module(module), fn)()
+    from envs.plugins import load_entry_points
+
+    load_entry_points()  # installed packages' envs (the `agentrl.envs` entry-point group), after the built-ins

@@ -1,7 +1,10 @@
-"""`agentrl envs list|play`: the registered environments, and one episode played (and recorded) in any of them.
+"""`agentrl envs list|play|check|new`: the registered environments, one episode played (and recorded) in
+any of them, the contract checker, and a new env package from the scaffold.
 
     agentrl envs list --kind browser
     agentrl envs play agentrl/miniwob.click-checkboxes-v0 --seed 3 --policy expert --record out.gif
+    agentrl envs check agentrl/toy.click-target-v0 --episodes 5      # or pkg.module:EnvClass
+    agentrl envs new my-todo --kind web-app --dir src/              # then: agentrl envs check ...
 
 The GIF shows every screenshot with the action taken on it drawn on top: a red circle where a click
 lands (two for a double click, a ring for a right click), an arrow for a drag or scroll, and the typed
@@ -17,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from rich.table import Table
 
-from agentrl.cli import UsageError, console
+from agentrl.cli import UsageError, console, err_console
 
 POLICIES = ("expert", "random")
 RED = (230, 20, 20)
@@ -42,9 +45,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--max-steps", type=int, help="override the env's step budget")
     q.set_defaults(func=cmd_play)
 
+    q = esub.add_parser("check", help="check an env's contracts (format, determinism, isolation, clean close)")
+    q.add_argument("env_id", help="a registered id, or pkg.module:EnvClass")
+    q.add_argument("--episodes", type=int, default=3, help="episodes played (with the expert where one exists)")
+    q.add_argument("--seed", type=int, default=0, help="first seed")
+    q.set_defaults(func=cmd_check)
+
+    q = esub.add_parser("new", help="write a minimal working env package (task, checker, expert, test)")
+    q.add_argument("name", help="package name: lower case letters, digits and '-' or '_', e.g. my-todo")
+    q.add_argument("--kind", required=True, help="one of: browser, desktop, web-app")
+    q.add_argument("--dir", default=".", help="where the package directory is created (default: here)")
+    q.set_defaults(func=cmd_new)
+
 
 def cmd_list(args: argparse.Namespace) -> int:
     import envs
+    from envs.plugins import load_errors
 
     specs = envs.list_envs()
     kinds = sorted({s.kind for s in specs})
@@ -58,6 +74,51 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_row(s.id, s.kind, "yes" if s.has_expert else "-")
     console.print(table)
     console.print(f"{len(chosen)} envs, {sum(s.has_expert for s in chosen)} with a scripted expert")
+    for error in load_errors():
+        err_console.print(f"[yellow]plugin not loaded:[/] {error}")
+    return 0
+
+
+STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from envs.check import check_env
+
+    spec = _spec(args.env_id)
+    if args.episodes < 1:
+        raise UsageError(f"--episodes: must be >= 1, got {args.episodes}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: must be a non-negative integer, got {args.seed}")
+    report = check_env(spec.id, episodes=args.episodes, seed=args.seed)
+    table = Table(box=None, header_style="bold")
+    for col in ("contract", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    for c in report.contracts:
+        detail = c.detail + (f"\n[italic]fix:[/] {c.fix}" if c.fix else "")
+        table.add_row(c.name, f"[{STATUS_STYLE[c.status]}]{c.status}[/]", detail)
+    console.print(f"[bold]{spec.id}[/] ({spec.kind}, registered by {spec.source})")
+    console.print(table)
+    failed = report.failed()
+    if failed:
+        console.print(f"[bold red]{len(failed)} contract(s) failed:[/] {', '.join(c.name for c in failed)}")
+        return 1
+    console.print("[green]all contracts hold[/]")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from envs.scaffold import KINDS, ScaffoldError, write_package
+
+    if args.kind not in KINDS:
+        raise UsageError(f"--kind: unknown '{args.kind}'; allowed: {', '.join(KINDS)}")
+    try:
+        made = write_package(args.name, args.kind, Path(args.dir))
+    except ScaffoldError as e:
+        raise UsageError(str(e)) from None
+    console.print(f"wrote {made.root}/ ({len(made.files)} files): env id [bold]{made.env_id}[/]")
+    console.print(f"  check it:   PYTHONPATH={made.root} agentrl envs check {made.module_path}")
+    console.print(f"  install it: pip install -e {made.root}   (registers {made.env_id} through its entry point)")
     return 0
 
 
