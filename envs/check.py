@@ -290,6 +290,7 @@ class _Run:
     step_cap: int
     env_kwargs: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
+    phase: str = "make"  # the contract a failing call is reported under
 
     def add(self, name: str, status: str, detail: str = "", fix: str = "") -> None:
         self.report.contracts.append(Contract(name, status, detail, fix))
@@ -327,23 +328,30 @@ def check_env(
     return run.report
 
 
-CONTRACTS = ("make", "observation", "actions", "termination", "expert", "isolation", "clean close",
-             "determinism", "latency")  # fmt: skip
+CONTRACTS = ("make", "observation", "actions", "termination", "expert", "isolation", "determinism",
+             "clean close", "latency")  # fmt: skip
 
 
 def _check_all(run: _Run, episodes: int, seed: int) -> None:
     before = run.worker.resources()
     try:
         h = _make(run)
+        run.phase = "observation"
         first = _reset(run, h, seed)
+        run.phase = "actions"
         _check_actions(run, h)
+        run.phase = "termination"
         played = [_play(run, h, seed + i) for i in range(episodes)]
         _check_episodes(run, played)
+        run.phase = "isolation"
         _check_isolation(run, h, seed, first, played)
+        run.phase = "clean close"
         after_one = _close(run, h, before)
+        run.phase = "determinism"
         h2 = _make(run, again=True)
         again = _reset(run, h2, seed, record=False)
         _check_determinism(run, seed, first, again)
+        run.phase = "clean close"
         _play(run, h2, seed + episodes)
         _close(run, h2, after_one, final=True)
     except (EnvRaised, EnvHung) as e:
@@ -354,6 +362,7 @@ def _check_all(run: _Run, episodes: int, seed: int) -> None:
         if name not in done:
             run.add(name, SKIP, reason)
     _add_latency(run)
+    run.report.contracts.sort(key=lambda c: CONTRACTS.index(c.name.split(" (")[0]))
 
 
 # Which contract a failing call belongs to, and how to fix it.
@@ -366,15 +375,13 @@ FIXES = {
     "expert": "expert_action() must return the next action text for the current state",
     "close": "close() must not raise or block: stop what the env started (processes, contexts, servers)",
 }
-CONTRACT_OF_CALL = {"make": "make", "reset": "observation", "step": "termination", "expert": "expert",
-                    "close": "clean close"}  # fmt: skip
 
 
 def _fail_current(run: _Run, e: EnvRaised | EnvHung) -> None:
     if isinstance(e, _Stop):  # the contract that stopped the check has been reported
         return
     call = e.call
-    name = CONTRACT_OF_CALL.get(call, "make")
+    name = "expert" if call == "expert" else run.phase
     if isinstance(e, EnvHung):
         fix = (
             f"every {call} must return in bounded time: put a timeout on every wait "

@@ -45,9 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--max-steps", type=int, help="override the env's step budget")
     q.set_defaults(func=cmd_play)
 
-    q = esub.add_parser("check", help="check an env's contracts (format, determinism, isolation, clean close)")
+    q = esub.add_parser(
+        "check", help="check an env's contracts (format, determinism, isolation, clean close)"
+    )
     q.add_argument("env_id", help="a registered id, or pkg.module:EnvClass")
-    q.add_argument("--episodes", type=int, default=3, help="episodes played (with the expert where one exists)")
+    q.add_argument(
+        "--episodes", type=int, default=3, help="episodes played (with the expert where one exists)"
+    )
     q.add_argument("--seed", type=int, default=0, help="first seed")
     q.set_defaults(func=cmd_check)
 
@@ -118,7 +122,9 @@ def cmd_new(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     console.print(f"wrote {made.root}/ ({len(made.files)} files): env id [bold]{made.env_id}[/]")
     console.print(f"  check it:   PYTHONPATH={made.root} agentrl envs check {made.module_path}")
-    console.print(f"  install it: pip install -e {made.root}   (registers {made.env_id} through its entry point)")
+    console.print(
+        f"  install it: pip install -e {made.root}   (registers {made.env_id} through its entry point)"
+    )
     return 0
 
 
