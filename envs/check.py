@@ -121,7 +121,7 @@ def _cmd_make(made: dict[int, Any], env_id: str, kwargs: dict[str, Any]) -> dict
     env = envs.make(env_id, **kwargs)
     made[len(made)] = env
     inner = env.unwrapped
-    has_expert = bool(getattr(type(inner), "has_expert", lambda: False)())
+    has_expert = envs.spec(env_id).has_expert  # the registry knows per task (one class may serve many)
     return {"handle": len(made) - 1, "type": type(inner).__name__, "has_expert": has_expert,
             "max_steps": getattr(inner, "max_steps", None)}  # fmt: skip
 

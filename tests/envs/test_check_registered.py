@@ -1,0 +1,44 @@
+"""The contract checker over every registered env, in a fast mode for CI: one episode per env, every
+non-MiniWoB env (toy, desktop, gym wrappers, web apps, ...), and a fixed-seed sample of the ~130 MiniWoB++
+tasks (they share one env class and one reset path, so a sample covers the code; `agentrl envs check ID`
+checks any other one). About a minute on 2 cores."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import envs
+from envs.check import check_env
+
+MINIWOB_SAMPLE = 6
+# Known contract failures, per env kind, with the phrase their detail must contain. Each is a real defect
+# for its owner to fix; remove the entry once fixed.
+KNOWN = {
+    # The mouse stays where the last episode's final click left it: the hovered button is drawn highlighted
+    # in the next episode's first screenshot (fix: move the mouse off the page on reset).
+    ("browser", "isolation"): "of the screenshot's pixels differ",
+    # The same in the desktop: the pointer stays where the last episode left it, and the Tk list row under
+    # it is drawn highlighted (fix: warp the pointer to a fixed spot on reset).
+    ("desktop", "isolation"): "of the screenshot's pixels differ",
+}
+
+
+def fast_mode_ids() -> list[str]:
+    specs = [s for s in envs.list_envs() if s.kind != "module"]  # module-path ids other tests made
+    miniwob = sorted(s.id for s in specs if "miniwob" in s.tags)
+    others = [s.id for s in specs if "miniwob" not in s.tags]
+    return others + sorted(random.Random(0).sample(miniwob, MINIWOB_SAMPLE))
+
+
+@pytest.mark.parametrize("env_id", fast_mode_ids())
+def test_registered_env_keeps_its_contracts(env_id: str):
+    kind = envs.spec(env_id).kind
+    report = check_env(env_id, episodes=1)
+    for c in report.failed():
+        known = KNOWN.get((kind, c.name))
+        assert known and known in c.detail, f"{env_id}: {c.name}: {c.detail} (fix: {c.fix})"
+    assert report.get("observation").status == "pass" and report.get("termination").status == "pass"
+    if envs.spec(env_id).has_expert:
+        assert report.expert_success_rate is not None and report.expert_success_rate > 0
