@@ -133,8 +133,12 @@ class BrowserEnv(GUIEnv):
         self.settled_state, self.read_elements = None, None
         if self.context_per_episode or not self._page_reusable(url):
             self._open(url)
-        elif self.check_ready_on_reuse:
-            self._guard(lambda: self._wait_ready(self.page_timeout_s), "reusing the page")
+        else:
+            if self.check_ready_on_reuse:
+                self._guard(lambda: self._wait_ready(self.page_timeout_s), "reusing the page")
+            # The pointer leaves the page: nothing stays hovered (highlighted) from the last episode.
+            page = self._live_page()
+            self._guard(lambda: page.mouse.move(-1, -1), "moving the pointer off the page")
         self.episodes_on_page += 1
         return self._start_episode(seed, options)
 

@@ -85,6 +85,11 @@ class Desktop:
             self.hosts[app.name].link.ask({"op": "raise"})
         if apps and apps[-1].name == TERMINAL:
             self._start_terminal(home)
+        # The pointer starts every episode at the same spot (the top-right corner), so nothing the last
+        # episode hovered stays highlighted in this one's first screenshot.
+        assert self.input is not None and self.conn is not None
+        self.input.move(self.width - 1, 0)
+        self.conn.display.sync()
         self.pool.prewarm(self.spare_hosts)
         return self.settle()
 

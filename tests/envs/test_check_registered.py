@@ -15,14 +15,7 @@ from envs.check import check_env
 MINIWOB_SAMPLE = 6
 # Known contract failures, per env kind, with the phrase their detail must contain. Each is a real defect
 # for its owner to fix; remove the entry once fixed.
-KNOWN = {
-    # The mouse stays where the last episode's final click left it: the hovered button is drawn highlighted
-    # in the next episode's first screenshot (fix: move the mouse off the page on reset).
-    ("browser", "isolation"): "of the screenshot's pixels differ",
-    # The same in the desktop: the pointer stays where the last episode left it, and the Tk list row under
-    # it is drawn highlighted (fix: warp the pointer to a fixed spot on reset).
-    ("desktop", "isolation"): "of the screenshot's pixels differ",
-}
+KNOWN: dict[tuple[str, str], str] = {}  # (kind, contract) -> expected detail, for defects not yet fixed
 
 
 def fast_mode_ids() -> list[str]:
