@@ -157,14 +157,17 @@ def tokenizer_hashes(d: Path) -> dict[str, str]:
     return {n: hashlib.sha256((d / n).read_bytes()).hexdigest() for n in TOKENIZER_FILES if (d / n).exists()}
 
 
-def read_tensor(src: Source, name: str, base: Source | None, dtype: torch.dtype) -> torch.Tensor:
-    """Tensor `name` (disk name) of `src` in `dtype`; for an adapter, the base's with B A added."""
+def read_tensor(
+    src: Source, name: str, base: Source | None, dtype: torch.dtype, rows: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """Tensor `name` (disk name) of `src` in `dtype` (rows i..j-1 only, if given); for an adapter, the
+    base's with (alpha / r) B A added."""
     if src.kind == "full":
-        return src.reader.get(name).to(dtype)
+        return src.reader.get(name, rows).to(dtype)
     assert base is not None and src.lora is not None
-    w = base.reader.get(name).to(dtype)
+    w = base.reader.get(name, rows).to(dtype)
     if name in src.lora.modules:
         a_key, b_key, scale = src.lora.modules[name]
-        a, b = src.reader.get(a_key).to(dtype), src.reader.get(b_key).to(dtype)  # (r, in), (out, r)
-        w.add_(b @ a, alpha=scale)  # W + (alpha / r) B A, (out, in)
+        a, b = src.reader.get(a_key).to(dtype), src.reader.get(b_key, rows).to(dtype)  # (r, in), (rows, r)
+        w.add_(b @ a, alpha=scale)  # W + (alpha / r) B A, (rows, in)
     return w

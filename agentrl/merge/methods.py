@@ -25,6 +25,7 @@ import torch
 MergeFn = Callable[[Sequence[torch.Tensor], Sequence[float], "torch.Tensor | None"], torch.Tensor]
 METHODS: dict[str, MergeFn] = {}
 NEEDS_BASE = {"task_arithmetic"}
+ELEMENTWISE = {"linear", "task_arithmetic"}  # rules that may be applied to row blocks of a tensor
 TWO_ONLY = {"slerp"}
 
 

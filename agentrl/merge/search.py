@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentrl.config import ConfigError, StrictModel, load_yaml
-from agentrl.merge.merge import MergeSpec, merge, plan
+from agentrl.merge.streaming import MergeSpec, merge, plan
 
 SUITES_FILE = Path(__file__).resolve().parents[2] / "configs" / "merge_suites.yaml"
 

@@ -73,20 +73,26 @@ class TensorReader:
             self.shards[file] = list(infos)
         self._handles: dict[Path, BinaryIO] = {}
 
-    def get(self, name: str) -> torch.Tensor:
-        """A fresh tensor (owned memory, not a view of a mapping)."""
+    def get(self, name: str, rows: tuple[int, int] | None = None) -> torch.Tensor:
+        """A fresh tensor (owned memory, not a view of a mapping); `rows` = (i, j) reads rows i..j-1 of the
+        first dimension only (they are contiguous in the file)."""
         info = self.index[name]
         dtype = DTYPES[info.dtype]
-        if info.end == info.begin:
-            return torch.empty(info.shape, dtype=dtype)
-        buf = bytearray(info.end - info.begin)
+        shape, begin, end = info.shape, info.begin, info.end
+        if rows is not None:
+            row_bytes = (end - begin) // shape[0] if shape and shape[0] else 0
+            begin, end = begin + rows[0] * row_bytes, begin + rows[1] * row_bytes
+            shape = (rows[1] - rows[0], *shape[1:])
+        if end == begin:
+            return torch.empty(shape, dtype=dtype)
+        buf = bytearray(end - begin)
         f = self._handles.get(info.file)
         if f is None:
             f = self._handles[info.file] = open(info.file, "rb")  # noqa: SIM115 (closed in close())
-        f.seek(info.begin)
+        f.seek(begin)
         if f.readinto(buf) != len(buf):
             raise OSError(f"weights: '{info.file}' is truncated (tensor '{name}')")
-        return torch.frombuffer(buf, dtype=torch.uint8).view(dtype).reshape(info.shape)
+        return torch.frombuffer(buf, dtype=torch.uint8).view(dtype).reshape(shape)
 
     def close(self) -> None:
         for f in self._handles.values():
@@ -103,8 +109,8 @@ class TensorReader:
 class ShardWriter:
     """Writes one `.safetensors` file whose tensor names, dtypes and shapes are known before any data.
 
-    `write(name, tensor)` must be called in the order given; the file is valid once `close()` has checked
-    every tensor arrived.
+    `write(name, tensor)` must be called in the order given, a tensor whole or as consecutive row blocks;
+    the file is valid once `close()` has checked every tensor arrived.
     """
 
     def __init__(
@@ -120,19 +126,34 @@ class ShardWriter:
             offset += size
         raw = json.dumps(header, separators=(",", ":")).encode()
         raw += b" " * (-len(raw) % 8)  # data starts 8-byte aligned, as safetensors writes it
-        self.file, self.total_bytes, self.next = file, offset, 0
+        self.file, self.total_bytes, self.next, self._part = (
+            file,
+            offset,
+            0,
+            0,
+        )  # _part: bytes of `next` written
         self._f = open(file, "wb")  # noqa: SIM115 (closed in close())
         self._f.write(struct.pack("<Q", len(raw)) + raw)
 
     def write(self, name: str, tensor: torch.Tensor) -> None:
         want_name, dtype, shape = self.order[self.next]
-        if name != want_name or DTYPE_NAMES[tensor.dtype] != dtype or tuple(tensor.shape) != shape:
+        whole = tuple(tensor.shape) == shape
+        rows = len(shape) > 0 and tuple(tensor.shape[1:]) == shape[1:]
+        if name != want_name or DTYPE_NAMES[tensor.dtype] != dtype or not (whole or rows):
             raise ValueError(
                 f"shard writer: got {name} {tensor.dtype} {tuple(tensor.shape)}, expected {want_name}"
             )
         if tensor.numel():
             self._f.write(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
-        self.next += 1
+        self._part += tensor.numel() * tensor.element_size()
+        if self._part > self.sizes[self.next]:
+            raise ValueError(f"shard writer: more data than tensor '{name}' holds")
+        if self._part == self.sizes[self.next]:
+            self.next, self._part = self.next + 1, 0
+
+    def abort(self) -> None:
+        """Close without the completeness check (the caller removes the partial file)."""
+        self._f.close()
 
     def close(self) -> None:
         self._f.close()

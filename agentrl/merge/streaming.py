@@ -3,8 +3,9 @@
 Everything is checked before any tensor is read: the weights, the output directory, every input's
 config (architecture and sizes), tokenizer files and tensor names, shapes and dtypes (from the
 safetensors headers only). Then each output tensor is computed from one tensor per input (float32, or
-float64 for float64 weights) and written straight into its shard, whose header was computed up front:
-peak memory is a few tensors, whatever the model size. The output keeps the shard layout of the base
+float64 for float64 weights), in row blocks of ~16 MB for the elementwise rules (linear, task arithmetic;
+SLERP needs whole tensors), and written straight into its shard, whose header was computed up front:
+peak memory is a few blocks (SLERP: a few of the largest tensor), whatever the model size. The output keeps the shard layout of the base
 (or the first checkpoint), is written to a temporary sibling directory and renamed into place when done,
 and its config.json carries the merge record under "agentrl_merge".
 """
@@ -23,10 +24,11 @@ from typing import Any
 import torch
 
 from agentrl.merge.inputs import MergeError, Source, config_difference, read_tensor, resolve, tokenizer_hashes
-from agentrl.merge.methods import METHODS, NEEDS_BASE, TWO_ONLY
+from agentrl.merge.methods import ELEMENTWISE, METHODS, NEEDS_BASE, TWO_ONLY
 from agentrl.merge.st_io import DTYPES, ShardWriter
 
 WEIGHT_SUM_TOLERANCE = 1e-6
+BLOCK_BYTES = 16 << 20  # elementwise rules read large tensors in row blocks of about this many bytes
 # files of an input directory that are not copied to the output (weights, training state, markers)
 _SKIP_SUFFIXES = (".safetensors", ".safetensors.index.json", ".pt", ".bin")
 _SKIP_NAMES = {"state.json", "COMPLETE", "adapter_config.json", "README.md", "config.json"}
@@ -224,14 +226,17 @@ def _run(p: Plan, on_progress: Callable[[int, int], None] | None) -> Path:
         for fname, tensors in p.shards:
             writer = ShardWriter(tmp / fname, tensors, {"format": "pt"})
             try:
-                for name, dtype, _ in tensors:
-                    writer.write(name, _merged_tensor(p, fn, name, DTYPES[dtype]))
+                for name, dtype, shape in tensors:
+                    for block in _row_blocks(p, shape, DTYPES[dtype]):
+                        writer.write(name, _merged_tensor(p, fn, name, DTYPES[dtype], block))
                     weight_map[name] = fname
                     done += 1
                     if on_progress:
                         on_progress(done, total)
-            finally:
-                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
         if len(p.shards) > 1:
             size = sum((tmp / f).stat().st_size for f, _ in p.shards)
             index = {"metadata": {"total_size": size}, "weight_map": weight_map}
@@ -245,14 +250,29 @@ def _run(p: Plan, on_progress: Callable[[int, int], None] | None) -> Path:
     return out
 
 
-def _merged_tensor(p: Plan, fn: Any, name: str, dtype: torch.dtype) -> torch.Tensor:
-    """One output tensor: the rule over the inputs' tensors in float32 (float64 if stored so), cast back."""
+def _row_blocks(p: Plan, shape: tuple[int, ...], dtype: torch.dtype) -> list[tuple[int, int] | None]:
+    """Row ranges of the first dimension, each about BLOCK_BYTES in the compute dtype, for elementwise
+    rules; None (the whole tensor) for rules that need it (SLERP's norms) and for small tensors."""
+    if p.spec.method not in ELEMENTWISE or not shape or not dtype.is_floating_point:
+        return [None]
+    rows = max(1, BLOCK_BYTES // (math.prod(shape[1:]) * 8))  # 8: float64 at most
+    if rows >= shape[0]:
+        return [None]
+    return [(i, min(i + rows, shape[0])) for i in range(0, shape[0], rows)]
+
+
+def _merged_tensor(
+    p: Plan, fn: Any, name: str, dtype: torch.dtype, rows: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """An output tensor (or its rows i..j-1): the rule over the inputs' tensors in float32 (float64 if
+    stored so), cast back."""
     if not (dtype.is_floating_point):
-        values = [read_tensor(s, name, p.base, dtype) for s in p.sources]
+        values = [read_tensor(s, name, p.base, dtype, rows) for s in p.sources]
         if any(not torch.equal(values[0], v) for v in values[1:]):
             raise MergeError(f"tensor '{name}': a non-float ({dtype}) tensor differs between the checkpoints")
         return values[0]
     compute = torch.float64 if dtype == torch.float64 else torch.float32
-    thetas = [read_tensor(s, name, p.base, compute) for s in p.sources]
-    base = p.base.reader.get(name).to(compute) if p.base is not None and p.spec.method in NEEDS_BASE else None
+    thetas = [read_tensor(s, name, p.base, compute, rows) for s in p.sources]
+    need_base = p.base is not None and p.spec.method in NEEDS_BASE
+    base = p.base.reader.get(name, rows).to(compute) if need_base else None  # type: ignore[union-attr]
     return fn(thetas, p.spec.weights, base).to(dtype)
