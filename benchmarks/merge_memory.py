@@ -12,7 +12,8 @@ shards) are written under benchmarks/work/merge_memory/. Each merge runs in a ch
    `safetensors.torch.load_file` of the whole model does) under the same cap: expected to fail,
 3. in memory without the cap, to measure what it needs.
 
-Peak memory is the child's peak resident set (ru_maxrss) minus its resident set after imports. Writes
+Peak memory is the child's peak resident set (VmHWM; ru_maxrss would carry the parent's over fork+exec)
+minus its resident set after imports. Writes
 benchmarks/results/merge_memory.json; top-level "ratio" = in-memory peak / streaming peak (higher is
 better: how many times less memory streaming needs). A few output tensors are checked against a hand
 computation. The inputs fit this machine's RAM; the cap is what makes the model "larger than memory".
@@ -62,8 +63,9 @@ def write_random_checkpoint(out: Path, hidden: int, layers: int, seed: int) -> i
     from agentrl.merge.st_io import ShardWriter
     from agentrl.models.weights import to_disk_names
 
-    if (out / "done").exists():
-        return int((out / "done").read_text())
+    want = {"hidden": hidden, "layers": layers, "seed": seed}
+    if (out / "done").exists() and json.loads((out / "done").read_text())["config"] == want:
+        return json.loads((out / "done").read_text())["bytes"]
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     text = dict(vocab_size=32000, hidden_size=hidden, intermediate_size=int(hidden * 2.6875), num_hidden_layers=layers,
@@ -96,7 +98,7 @@ def write_random_checkpoint(out: Path, hidden: int, layers: int, seed: int) -> i
     (out / "model.safetensors.index.json").write_text(
         json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map})
     )
-    (out / "done").write_text(str(total))
+    (out / "done").write_text(json.dumps({"config": want, "bytes": total}))
     return total
 
 
@@ -127,7 +129,7 @@ def child(mode: str, a: Path, b: Path, out: Path, budget_gb: float | None) -> No
     except (MemoryError, RuntimeError, OSError) as e:
         result.update(ok=False, error=f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    result["peak_rss_mb"] = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024, 1)
+    result["peak_rss_mb"] = round((_status_kb("VmHWM") - base_rss) / 1024, 1)  # ru_maxrss survives exec
     result["rss_after_imports_mb"] = round(base_rss / 1024, 1)
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -153,12 +155,17 @@ def check_output(a: Path, b: Path, out: Path, names: int = 4) -> float:
     """Max |merged - (alpha_a a + alpha_b b)| over a few tensors, compared in bf16 units."""
     from safetensors import safe_open
 
+    def weight_map(d: Path) -> dict[str, str]:
+        if (d / "model.safetensors.index.json").exists():
+            return json.loads((d / "model.safetensors.index.json").read_text())["weight_map"]
+        with safe_open(str(d / "model.safetensors"), "pt") as f:
+            return dict.fromkeys(f.keys(), "model.safetensors")
+
     def get(d: Path, name: str):
-        files = json.loads((d / "model.safetensors.index.json").read_text())["weight_map"]
-        with safe_open(str(d / files[name]), "pt") as f:
+        with safe_open(str(d / weight_map(d)[name]), "pt") as f:
             return f.get_tensor(name).float()
 
-    idx = json.loads((out / "model.safetensors.index.json").read_text())["weight_map"]
+    idx = weight_map(out)
     worst = 0.0
     for name in list(idx)[:: max(1, len(idx) // names)][:names]:
         want = (ALPHAS[0] * get(a, name) + ALPHAS[1] * get(b, name)).bfloat16().float()

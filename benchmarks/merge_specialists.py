@@ -43,7 +43,7 @@ def specialist(base: Path, store: Path, group: str, steps: int, lr: float) -> Pa
         tasks = "[" + ",".join(GROUPS[group]) + "]"
         cmd = [sys.executable, "-m", "agentrl", "train", "sft", f"model={base}", f"data.store={store}",
                f"data.tasks={tasks}", f"output_dir={out}", f"steps={steps}", "learner.local=true",
-               f"optim.lr={lr}", "optim.warmup_steps=10", "data.shuffle_buffer=20000", "log_every=50",
+               f"optim.lr={lr}", "optim.warmup_steps=10", "data.shuffle_buffer=2000", "log_every=10",
                f"checkpoint.save_every_steps={steps}"]  # fmt: skip
         subprocess.run(cmd, check=True)
     return out / "final"
