@@ -35,6 +35,7 @@ def _cmd_version(args: argparse.Namespace) -> int:
 # Command modules under agentrl/cli/, one per line; each has `register(subparsers)`.
 COMMAND_MODULES = (
     "envs",
+    "eval",
     "merge",
     "model",
     "rollout",
