@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "model",
     "rollout",
     "train",
+    "view",
 )
 
 
