@@ -36,9 +36,12 @@ def _cmd_version(args: argparse.Namespace) -> int:
 COMMAND_MODULES = (
     "envs",
     "eval",
+    "flywheel",
+    "jobs",
     "merge",
     "model",
     "rollout",
+    "submit",
     "train",
     "view",
 )

@@ -1,0 +1,1 @@
+"""The flywheel: CT -> SFT -> RL per domain -> interpolation -> evaluation -> routing, iterated."""

@@ -1,0 +1,94 @@
+"""The flywheel's configuration: which stages run, on which tasks, with how much compute."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from agentrl.config import StrictModel
+from agentrl.train.config import BatchConfig, LearnerConfig, OptimConfig
+
+Stage = Literal["demos", "ct", "sft", "ppo", "merge", "eval", "reject"]
+STAGES: tuple[Stage, ...] = ("demos", "ct", "sft", "ppo", "merge", "eval", "reject")
+EVAL_SEED_START = 1_000_000  # held out: no demonstration, PPO or rejection-sampling episode uses these
+
+
+class DemoSettings(StrictModel):
+    episodes_per_task: int = 600  # scripted-expert episodes per task (iteration 0 only), seeds 0..N-1
+
+
+class TrainStage(StrictModel):
+    steps: int = 300  # iteration 0
+    later_steps: int | None = None  # iterations >= 1 (they start from a trained model); None: `steps`
+    optim: OptimConfig = OptimConfig()
+    batch: BatchConfig = BatchConfig()
+    shuffle_buffer: int = 20000
+
+    def steps_at(self, iteration: int) -> int:
+        return self.steps if iteration == 0 or self.later_steps is None else self.later_steps
+
+
+class PPOStage(StrictModel):
+    config: str = "configs/ppo_tiny.yaml"  # the PPO run config every domain starts from
+    iterations: int = 4
+    overrides: list[str] = []  # KEY=VALUE applied to the PPO config, e.g. ["actor_optim.lr=1e-4"]
+
+
+class MergeSettings(StrictModel):
+    method: Literal["linear", "task_arithmetic"] = "linear"  # task_arithmetic: deltas from the SFT start
+    weights: dict[str, float] | None = None  # per domain, normalised to sum to 1; None: equal weights
+
+
+class EvalSettings(StrictModel):
+    episodes_per_task: int = 50  # greedy episodes on held-out seeds per task and checkpoint
+    parallel_envs: int = 2
+    max_steps: int = 5  # agent steps per episode (the env's own budget may end it sooner)
+    baseline_train_seeds: int = 30  # training seeds the best fixed click is searched on
+    baseline_grid_step: int = 20
+
+
+class RejectSettings(StrictModel):
+    seeds_per_task: int = 100  # training seeds (after the demonstration seeds) played with the new model
+    attempts: int = 2  # K samples per (task, seed): successes go to the SFT pool, failures to the CT pool
+    temperature: float = 1.0
+
+
+class FlywheelConfig(StrictModel):
+    output_dir: str = "runs/flywheel"
+    model: str = "runs/models/tiny"  # the starting policy (HF directory)
+    init_preset: str | None = "tiny"  # build `model` with this preset when it does not exist
+    iterations: int = 2
+    domains: dict[str, list[str]] = {
+        "toy": ["agentrl/toy.click-target-v0"],
+        "miniwob": ["agentrl/miniwob.click-button-v0", "agentrl/miniwob.click-link-v0"],
+    }
+    stages: list[Stage] = list(STAGES)  # leave a stage out to skip it (recorded as skipped in the report)
+    demos: DemoSettings = DemoSettings()
+    ct: TrainStage = TrainStage(steps=100)
+    sft: TrainStage = TrainStage(steps=600)
+    ppo: PPOStage = PPOStage()
+    merge: MergeSettings = MergeSettings()
+    eval: EvalSettings = EvalSettings()
+    reject: RejectSettings = RejectSettings()
+    learner: LearnerConfig = LearnerConfig(local=True)
+    max_cpus: float | None = None  # what this machine offers the stages; None: os.cpu_count()
+
+    @model_validator(mode="after")
+    def _check(self) -> FlywheelConfig:
+        if self.iterations < 1:
+            raise ValueError("iterations must be >= 1")
+        if not self.domains or any(not tasks for tasks in self.domains.values()):
+            raise ValueError("domains: every domain needs at least one env id")
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError(f"stages: listed twice: {self.stages}")
+        if self.merge.weights is not None and set(self.merge.weights) != set(self.domains):
+            raise ValueError(f"merge.weights: keys must be the domains {sorted(self.domains)}")
+        return self
+
+    @property
+    def tasks(self) -> list[str]:
+        return [t for tasks in self.domains.values() for t in tasks]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

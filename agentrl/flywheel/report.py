@@ -1,0 +1,192 @@
+"""The flywheel's report: success per suite per iteration and stage beside the floors (random click, best
+fixed click) and the ceiling (scripted expert), the V=1 fraction per iteration, and every stage's status.
+Markdown for reading in a terminal or a PR, HTML with one SVG chart per suite for looking at."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from agentrl.flywheel.config import FlywheelConfig
+
+BASELINES = ("random_click", "best_fixed_click", "expert")
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def points(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every evaluated checkpoint in pipeline order: iteration, checkpoint name, success per task."""
+    order = ["untrained", "sft", *[f"ppo-{d}" for d in cfg.domains], "merged"]
+    out = []
+    for it in range(cfg.iterations):
+        e = entries.get(f"{it}/eval")
+        if not e or e["status"] != "done":
+            continue
+        cks = e["summary"]["checkpoints"]
+        for name in sorted(cks, key=lambda n: order.index(n) if n in order else len(order)):
+            out.append({"iteration": it, "checkpoint": name, "success": cks[name]["success"]})
+    return out
+
+
+def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per suite (domain): the mean success of each evaluated checkpoint over the suite's tasks, the
+    baselines' means, and the two verdicts DESIGN asks for."""
+    base = next(
+        (
+            e["summary"]["baselines"]
+            for e in entries.values()
+            if e["stage"] == "eval" and e["status"] == "done"
+        ),
+        {},
+    )
+    suites: dict[str, Any] = {}
+    for domain, tasks in cfg.domains.items():
+        rows = []
+        for p in points(cfg, entries):
+            if p["checkpoint"].startswith("ppo-") and p["checkpoint"] != f"ppo-{domain}":
+                continue  # another domain's specialist
+            rates = [p["success"][t] for t in tasks if t in p["success"]]
+            rows.append({"iteration": p["iteration"], "checkpoint": p["checkpoint"], "mean": _mean(rates),
+                         "tasks": {t: p["success"].get(t) for t in tasks}})  # fmt: skip
+        floors = {b: _mean([base[t][b] for t in tasks if t in base]) for b in BASELINES} if base else {}
+        best_fixed = floors.get("best_fixed_click", float("nan"))
+        sft = [r["mean"] for r in rows if r["checkpoint"] == "sft"]
+        rl = [r for r in rows if r["checkpoint"] in ("merged", f"ppo-{domain}")]
+        verdicts = {
+            "sft_above_best_fixed_click": bool(sft) and max(sft) > best_fixed,
+            "rl_above_its_sft_start": any(
+                r["mean"]
+                > next(
+                    (
+                        s["mean"]
+                        for s in rows
+                        if s["checkpoint"] == "sft" and s["iteration"] == r["iteration"]
+                    ),
+                    1.0,
+                )
+                for r in rl
+            ),
+            "rl_above_best_fixed_click": any(r["mean"] > best_fixed for r in rl),
+        }
+        suites[domain] = {"rows": rows, "baselines": floors, "verdicts": verdicts, "tasks": tasks}
+    return suites
+
+
+def v1_fractions(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[int, float]:
+    """The V=1 fraction of the model's own rejection samples per iteration (UI-TARS-2 reports it rising)."""
+    out = {}
+    for it in range(cfg.iterations):
+        e = entries.get(f"{it}/reject")
+        if e and e["status"] == "done":
+            out[it] = e["summary"]["v1_fraction"]
+    return out
+
+
+def write_report(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]], out: Path) -> Path:
+    suites = suite_rows(cfg, entries)
+    v1 = v1_fractions(cfg, entries)
+    data = {"suites": suites, "v1_fraction": v1, "stages": list(entries.values())}
+    (out / "report.json").write_text(json.dumps(data, indent=2, default=str))
+    md = _markdown(suites, v1, entries)
+    (out / "report.md").write_text(md)
+    (out / "report.html").write_text(_html(suites, v1, entries))
+    return out / "report.md"
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{x:.0%}"
+
+
+def _markdown(suites: dict[str, Any], v1: dict[int, float], entries: dict[str, dict[str, Any]]) -> str:
+    lines = ["# agentrl flywheel report", ""]
+    for name, s in suites.items():
+        short = [t.split("/")[-1].removesuffix("-v0") for t in s["tasks"]]
+        lines += [f"## Suite `{name}` (held-out seeds, greedy)", "",
+                  "| iteration | checkpoint | mean | " + " | ".join(short) + " |",
+                  "|---|---|---|" + "---|" * len(short)]  # fmt: skip
+        for r in s["rows"]:
+            cells = " | ".join(_pct(r["tasks"][t]) for t in s["tasks"])
+            lines.append(f"| {r['iteration']} | {r['checkpoint']} | **{_pct(r['mean'])}** | {cells} |")
+        for b, v in s["baselines"].items():
+            lines.append(f"| – | {b.replace('_', ' ')} | {_pct(v)} | |")
+        lines += [""] + [
+            f"- {k.replace('_', ' ')}: **{'yes' if v else 'no'}**" for k, v in s["verdicts"].items()
+        ]
+        lines.append("")
+    lines += ["## V=1 fraction of the model's own samples (rejection sampling)", ""]
+    lines += [f"- iteration {it}: {_pct(f)}" for it, f in v1.items()] or ["- (no rejection sampling ran)"]
+    lines += ["", "## Stages", "", "| iteration | stage | status | seconds |", "|---|---|---|---|"]
+    for e in entries.values():
+        lines.append(f"| {e['iteration']} | {e['stage']} | {e['status']} | {e.get('seconds', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def _svg(s: dict[str, Any], width: int = 640, height: int = 260) -> str:
+    rows = s["rows"]
+    if not rows:
+        return "<p>(no evaluation yet)</p>"
+    pad, n = 40, len(rows)
+    x = lambda i: pad + (width - 2 * pad) * (i / max(n - 1, 1))  # noqa: E731
+    y = lambda v: height - pad - (height - 2 * pad) * v  # noqa: E731
+    parts = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" font-size="11">',
+             f'<line x1="{pad}" y1="{y(0)}" x2="{width - pad}" y2="{y(0)}" stroke="#999"/>',
+             f'<text x="4" y="{y(1) + 4}">100%</text><text x="12" y="{y(0) + 4}">0%</text>']  # fmt: skip
+    colours = {"random_click": "#d62728", "best_fixed_click": "#ff7f0e", "expert": "#2ca02c"}
+    for b, v in s["baselines"].items():
+        if v == v:
+            parts.append(
+                f'<line x1="{pad}" y1="{y(v):.1f}" x2="{width - pad}" y2="{y(v):.1f}" stroke="{colours[b]}" stroke-dasharray="4 3"/>'
+            )
+            parts.append(
+                f'<text x="{width - pad + 2}" y="{y(v) + 4:.1f}" fill="{colours[b]}">{b.split("_")[0]}</text>'
+            )
+    pts = " ".join(
+        f"{x(i):.1f},{y(r['mean'] if r['mean'] == r['mean'] else 0):.1f}" for i, r in enumerate(rows)
+    )
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
+    for i, r in enumerate(rows):
+        parts.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(r["mean"] if r["mean"] == r["mean"] else 0):.1f}" r="3" fill="#1f77b4"/>'
+        )
+        parts.append(
+            f'<text x="{x(i) - 14:.1f}" y="{height - 12}">{r["iteration"]}:{html.escape(r["checkpoint"][:9])}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _html(suites: dict[str, Any], v1: dict[int, float], entries: dict[str, dict[str, Any]]) -> str:
+    body = ["<h1>agentrl flywheel report</h1>"]
+    for name, s in suites.items():
+        body.append(f"<h2>Suite {html.escape(name)}</h2>")
+        body.append(_svg(s))
+        head = "".join(f"<th>{html.escape(t.split('/')[-1])}</th>" for t in s["tasks"])
+        body.append(f"<table><tr><th>iteration</th><th>checkpoint</th><th>mean</th>{head}</tr>")
+        for r in s["rows"]:
+            cells = "".join(f"<td>{_pct(r['tasks'][t])}</td>" for t in s["tasks"])
+            body.append(
+                f"<tr><td>{r['iteration']}</td><td>{html.escape(r['checkpoint'])}</td><td><b>{_pct(r['mean'])}</b></td>{cells}</tr>"
+            )
+        for b, v in s["baselines"].items():
+            body.append(f"<tr class='base'><td>–</td><td>{b.replace('_', ' ')}</td><td>{_pct(v)}</td></tr>")
+        body.append("</table><ul>")
+        body += [
+            f"<li>{k.replace('_', ' ')}: <b>{'yes' if v else 'no'}</b></li>" for k, v in s["verdicts"].items()
+        ]
+        body.append("</ul>")
+    body.append("<h2>V=1 fraction per iteration</h2><ul>")
+    body += [f"<li>iteration {it}: {_pct(f)}</li>" for it, f in v1.items()]
+    body.append(
+        "</ul><h2>Stages</h2><table><tr><th>iteration</th><th>stage</th><th>status</th><th>seconds</th></tr>"
+    )
+    for e in entries.values():
+        body.append(
+            f"<tr><td>{e['iteration']}</td><td>{e['stage']}</td><td>{e['status']}</td><td>{e.get('seconds', '')}</td></tr>"
+        )
+    body.append("</table>")
+    style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}tr.base{color:#777}"
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>agentrl flywheel report</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
