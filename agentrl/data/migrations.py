@@ -103,9 +103,9 @@ def upgrade(table: pa.Table, version: int) -> pa.Table:
         raise SchemaError(
             f"schema version {version} is newer than this agentrl reads ({SCHEMA_VERSION}); upgrade agentrl"
         )
-    for v in range(version, SCHEMA_VERSION):
-        table = MIGRATIONS[v](table)
-    try:
+    try:  # a missing or mistyped column fails in a migration or in the final cast: the same error
+        for v in range(version, SCHEMA_VERSION):
+            table = MIGRATIONS[v](table)
         return table.select(SCHEMA.names).cast(SCHEMA)
-    except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError) as e:
+    except (KeyError, pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
         raise SchemaError(f"columns do not match schema version {version}: {e}") from None
