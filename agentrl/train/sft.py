@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentrl.config import StrictModel, dump_config
+from agentrl.launch import resources
 from agentrl.launch.ray_init import RayConfig, init_ray
 from agentrl.train import checkpoint as ckpt
 from agentrl.train.config import BatchConfig, CheckpointConfig, LearnerConfig, OptimConfig
@@ -66,6 +67,7 @@ def train(
     dump_config(cfg, out / "config.yaml")
     if not cfg.learner.local:
         init_ray(cfg.ray)
+        resources.preflight(resources.sft_demand(cfg), cfg.ray)  # or one line naming the resource
     group = LearnerGroup(cfg.model, cfg.learner, cfg.optim, cfg.steps)
     writer = _tensorboard(out)
     try:

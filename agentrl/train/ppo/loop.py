@@ -156,6 +156,7 @@ class PPOTrainer:
         import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo" and "value")
         from agentrl.data.store import StoreWriter, TrajectoryStore
         from agentrl.launch.ray_init import init_ray
+        from agentrl.launch.resources import ppo_demand, preflight
         from agentrl.train.group import LearnerGroup
         from agentrl.train.ppo.critic import CriticWorker
         from rollout.service import RolloutService
@@ -164,6 +165,7 @@ class PPOTrainer:
         self.out.mkdir(parents=True, exist_ok=True)
         dump_config(cfg, self.out / "config.yaml")
         init_ray(cfg.ray)
+        preflight(ppo_demand(cfg), cfg.ray)  # fits the cluster, or one line naming the resource
         total = cfg.iterations * cfg.ppo.epochs * cfg.ppo.minibatches
         self.actor = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, total)
         critic_steps = total + cfg.value_pretrain_iterations

@@ -1,0 +1,197 @@
+"""Resource preflight: what a run config asks of Ray, checked against what the cluster has, before any actor starts.
+
+A run asks for Ray actors: learner ranks (`world_size` x cpus/gpus per worker, for the actor, the critic and
+the frozen reference), engine replicas (`placement.replicas` x cpus/gpus), env workers (`collector.env_workers`
+x `worker_num_cpus`, plus one for evaluation). Without this check a run asking for 8 GPUs on a 4-GPU cluster
+waits on its placement group until a timeout; with it the run stops at once with one line naming the resource,
+what was asked and what exists:
+
+    resources: GPU: the run asks for 20 (actor 8 x 1 + critic 8 x 1 + engines 4 x 1), the cluster has 16
+
+Memory is checked as a floor, not an estimate: a model trained on CPUs needs at least 16 bytes per parameter
+(fp32 weights, gradients and two Adam moments), a CPU engine at least 4. GPU memory is not checked here (Ray does
+not report it). On an autoscaling cluster `ray.cluster_resources()` shows only the nodes running now: set
+`ray.resource_check: warn` there.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentrl.config import ConfigError
+
+if TYPE_CHECKING:
+    from agentrl.launch.ray_init import RayConfig
+    from agentrl.train.config import LearnerConfig
+    from agentrl.train.ppo.loop import PPOConfig
+    from agentrl.train.sft import SFTConfig
+    from rollout.collector import CollectorConfig
+    from rollout.engines.config import EngineConfig
+    from rollout.service import EnginePlacement
+
+GiB = 1024**3
+TRAIN_BYTES_PER_PARAM = 16  # fp32 weights + gradients + Adam exp_avg + exp_avg_sq
+INFER_BYTES_PER_PARAM = 4  # fp32 weights (CPU engines and the reference run in fp32)
+
+
+class ResourceError(ConfigError):
+    """A run that cannot fit the cluster; one line naming the resource, asked and existing."""
+
+
+@dataclass(frozen=True)
+class Demand:
+    """`count` Ray actors of one kind, each asking `cpus`, `gpus` and (a floor of) `memory_bytes`."""
+
+    name: str  # what the message calls it: "actor", "engines", "env workers"
+    key: str  # the config keys that size it, for the message
+    count: int
+    cpus: float
+    gpus: float = 0.0
+    memory_bytes: float = 0.0
+
+    def total(self, resource: str) -> float:
+        return self.count * self.per_actor(resource)
+
+    def per_actor(self, resource: str) -> float:
+        return {"CPU": self.cpus, "GPU": self.gpus, "memory": self.memory_bytes}[resource]
+
+
+@dataclass
+class Capacity:
+    """What a cluster has: resource totals and each node's resources (Ray's names: CPU, GPU, memory bytes)."""
+
+    totals: dict[str, float]
+    nodes: list[dict[str, float]] = field(default_factory=list)
+    source: str = "the cluster"
+
+
+# -- what a config asks --------------------------------------------------------------------------------------
+
+
+def count_parameters(model: str | Path) -> int | None:
+    """Parameters in a HF directory's safetensors files, read from their headers (no tensor is loaded);
+    None when the directory is not on this machine (a hub id, or a path only the cluster has)."""
+    files = sorted(Path(model).glob("*.safetensors")) if Path(model).is_dir() else []
+    if not files:
+        return None
+    total = 0
+    for f in files:
+        with open(f, "rb") as fh:
+            (n,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(n))
+        total += sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
+    return total
+
+
+def learner_demand(name: str, cfg: LearnerConfig, params: int | None, train: bool = True) -> list[Demand]:
+    """`world_size` ranks; on CPUs the group holds at least the training state, spread over its ranks."""
+    if cfg.local:  # runs in the driver's process, outside Ray's accounting
+        return []
+    per_param = TRAIN_BYTES_PER_PARAM if train else INFER_BYTES_PER_PARAM
+    memory = params * per_param / cfg.world_size if params and not cfg.num_gpus_per_worker else 0.0
+    key = f"{name}.world_size x {name}.num_cpus_per_worker/num_gpus_per_worker"
+    return [Demand(name, key, cfg.world_size, cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, memory)]
+
+
+def engine_demand(placement: EnginePlacement, engine: EngineConfig, params: int | None) -> list[Demand]:
+    """`replicas` engine actors; a vLLM replica on GPUs needs `tensor_parallel_size` of them."""
+    tp = engine.tensor_parallel_size
+    if engine.kind == "vllm" and placement.num_gpus and placement.num_gpus < tp:
+        raise ResourceError(
+            f"resources: placement.num_gpus is {placement.num_gpus:g} per engine replica, but "
+            f"engine.tensor_parallel_size={tp} needs {tp}; set placement.num_gpus={tp}"
+        )
+    memory = params * INFER_BYTES_PER_PARAM if params and not placement.num_gpus else 0.0
+    key = "placement.replicas x placement.num_cpus/num_gpus"
+    return [Demand("engines", key, placement.replicas, placement.num_cpus, placement.num_gpus, memory)]
+
+
+def collector_demand(cfg: CollectorConfig, extra_workers: int = 0) -> list[Demand]:
+    key = "collector.env_workers x collector.worker_num_cpus"
+    return [Demand("env workers", key, cfg.env_workers + extra_workers, cfg.worker_num_cpus)]
+
+
+def ppo_demand(cfg: PPOConfig) -> list[Demand]:
+    """Everything PPOTrainer starts: actor, critic, reference (kl_coef > 0), engines, env workers (+1 for eval)."""
+    params = count_parameters(cfg.model)
+    critic_params = count_parameters(cfg.critic_model) if cfg.critic_model else params
+    out = learner_demand("actor", cfg.actor, params) + learner_demand("critic", cfg.critic, critic_params)
+    if cfg.ppo.kl_coef > 0:
+        ref = learner_demand("actor", cfg.actor, params, train=False)
+        out += [Demand("reference", r.key, r.count, r.cpus, r.gpus, r.memory_bytes) for r in ref]
+    return out + engine_demand(cfg.placement, cfg.engine, params) + collector_demand(cfg.collector, 1)
+
+
+def sft_demand(cfg: SFTConfig) -> list[Demand]:
+    return learner_demand("learner", cfg.learner, count_parameters(cfg.model))
+
+
+# -- what the cluster has ------------------------------------------------------------------------------------
+
+
+def live_capacity() -> Capacity:
+    """The connected Ray cluster's resources now (call after `init_ray`)."""
+    import ray
+
+    nodes = [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
+    return Capacity(dict(ray.cluster_resources()), nodes, "the cluster")
+
+
+# -- the check -----------------------------------------------------------------------------------------------
+
+
+def _fmt(resource: str, x: float) -> str:
+    return f"{x / GiB:.1f} GiB" if resource == "memory" else f"{x:g}"
+
+
+def check(demands: Iterable[Demand], capacity: Capacity) -> None:
+    """Raise ResourceError for the first resource the demands exceed: in total, or in one actor that no
+    single node can hold."""
+    demands = [d for d in demands if d.count > 0]
+    for res in ("GPU", "CPU", "memory"):
+        asked = sum(d.total(res) for d in demands)
+        if asked <= 0:
+            continue
+        have = capacity.totals.get(res, 0.0)
+        if asked > have + 1e-9:
+            parts = " + ".join(
+                f"{d.name} {d.count} x {_fmt(res, d.per_actor(res))}" for d in demands if d.total(res)
+            )
+            floor = "at least " if res == "memory" else ""
+            raise ResourceError(
+                f"resources: {res}: the run asks for {floor}{_fmt(res, asked)} ({parts}), "
+                f"{capacity.source} has {_fmt(res, have)}"
+            )
+        if not capacity.nodes:
+            continue
+        largest = max(n.get(res, 0.0) for n in capacity.nodes)
+        for d in demands:
+            if d.per_actor(res) > largest + 1e-9:
+                raise ResourceError(
+                    f"resources: {res}: one of the {d.name} asks for {_fmt(res, d.per_actor(res))} ({d.key}), "
+                    f"the largest node of {capacity.source} has {_fmt(res, largest)}"
+                )
+
+
+def summary(demands: Iterable[Demand]) -> dict[str, float]:
+    demands = list(demands)
+    return {res: sum(d.total(res) for d in demands) for res in ("CPU", "GPU", "memory")}
+
+
+def preflight(demands: list[Demand], ray_cfg: RayConfig, capacity: Capacity | None = None) -> None:
+    """The check as the run config wants it (`ray.resource_check`: error, warn or off)."""
+    if ray_cfg.resource_check == "off":
+        return
+    try:
+        check(demands, capacity or live_capacity())
+    except ResourceError as e:
+        if ray_cfg.resource_check == "error":
+            raise
+        warnings.warn(f"{e} (continuing: ray.resource_check=warn)", stacklevel=2)

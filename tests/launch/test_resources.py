@@ -1,0 +1,143 @@
+"""The resource preflight: what a run config asks, against a real local Ray (the session's 2-CPU instance) and
+against capacities written down as data (a GPU cluster cannot run here)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agentrl.config import load_config
+from agentrl.launch.ray_init import RayConfig
+from agentrl.launch.resources import (
+    Capacity,
+    Demand,
+    GiB,
+    ResourceError,
+    check,
+    count_parameters,
+    ppo_demand,
+    preflight,
+    sft_demand,
+)
+from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
+from agentrl.train.sft import SFTConfig
+
+
+def _ppo(model, tmp_path, *over):
+    base = [f"model={model}", f"output_dir={tmp_path / 'ppo'}", f"store={tmp_path / 'store'}",
+            "collector.env_workers=1"]  # fmt: skip
+    return load_config(PPOConfig, "configs/ppo_tiny.yaml", base + list(over))
+
+
+def test_count_parameters_reads_safetensors_headers(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    assert count_parameters(tiny_model_dir) == sum(p.numel() for p in model.parameters())  # tied once
+    assert count_parameters("Qwen/Qwen2.5-VL-7B-Instruct") is None  # not on this machine: no floor
+
+
+def test_ppo_tiny_demand_adds_up_to_the_two_cpus_of_this_machine(tiny_model_dir, tmp_path):
+    demands = ppo_demand(_ppo(tiny_model_dir, tmp_path))
+    by_name = {d.name: d for d in demands}
+    assert set(by_name) == {"actor", "critic", "engines", "env workers"}
+    assert by_name["env workers"].count == 2  # training workers + the evaluation collector's one
+    assert sum(d.total("CPU") for d in demands) == 2.0
+    assert sum(d.total("GPU") for d in demands) == 0.0
+    params = count_parameters(tiny_model_dir)
+    assert (
+        by_name["actor"].total("memory") == 16 * params and by_name["engines"].total("memory") == 4 * params
+    )
+    kl = {d.name for d in ppo_demand(_ppo(tiny_model_dir, tmp_path, "ppo.kl_coef=0.1"))}
+    assert "reference" in kl
+
+
+def test_check_names_the_resource_what_was_asked_and_what_exists():
+    demands = [Demand("actor", "actor.world_size", 8, 4, 1), Demand("critic", "critic.world_size", 8, 4, 1),
+               Demand("engines", "placement.replicas", 4, 4, 1)]  # fmt: skip
+    nodes = [{"CPU": 96, "GPU": 8}] * 2
+    with pytest.raises(ResourceError) as e:
+        check(demands, Capacity({"CPU": 192, "GPU": 16}, nodes))
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith("resources: GPU: the run asks for 20") and msg.endswith("the cluster has 16")
+    assert "actor 8 x 1 + critic 8 x 1 + engines 4 x 1" in msg
+    check(demands, Capacity({"CPU": 192, "GPU": 20}, nodes + [{"CPU": 48, "GPU": 4}]))  # fits
+
+
+def test_check_refuses_an_actor_no_single_node_can_hold():
+    demands = [Demand("engines", "placement.replicas x placement.num_gpus", 1, 8, 8)]
+    with pytest.raises(ResourceError, match="one of the engines asks for 8 .* largest node .* has 4"):
+        check(demands, Capacity({"CPU": 96, "GPU": 8}, [{"CPU": 48, "GPU": 4}] * 2))
+
+
+def test_check_memory_floor():
+    demands = [Demand("actor", "actor.world_size", 2, 1, 0, 3 * GiB)]
+    with pytest.raises(ResourceError, match=r"memory: the run asks for at least 6.0 GiB .* has 4.0 GiB"):
+        check(demands, Capacity({"CPU": 4, "memory": 4 * GiB}))
+
+
+def test_vllm_tensor_parallel_needs_as_many_gpus_per_replica(tiny_model_dir, tmp_path):
+    cfg = _ppo(tiny_model_dir, tmp_path, "engine.kind=vllm", "engine.tensor_parallel_size=2",
+               "placement.num_gpus=1")  # fmt: skip
+    with pytest.raises(ResourceError, match="engine.tensor_parallel_size=2 needs 2"):
+        ppo_demand(cfg)
+
+
+def test_preflight_against_the_live_local_cluster(ray_local, tiny_model_dir, tmp_path):
+    preflight(ppo_demand(_ppo(tiny_model_dir, tmp_path)), RayConfig())  # 2.0 CPUs on 2: fits
+    big = ppo_demand(_ppo(tiny_model_dir, tmp_path, "actor.world_size=3"))
+    with pytest.raises(ResourceError, match=r"CPU: the run asks for 3 \(actor 3 x 0.5 .*the cluster has 2$"):
+        preflight(big, RayConfig())
+    with pytest.warns(UserWarning, match="continuing: ray.resource_check=warn"):
+        preflight(big, RayConfig(resource_check="warn"))
+    preflight(big, RayConfig(resource_check="off"))
+
+
+def test_ppo_refuses_before_any_actor_starts(ray_local, tiny_model_dir, tmp_path):
+    cfg = _ppo(tiny_model_dir, tmp_path, "actor.num_gpus_per_worker=1", "critic.num_gpus_per_worker=1")
+    before = _reserved(ray_local)
+    with pytest.raises(
+        ResourceError, match=r"GPU: the run asks for 2 \(actor 1 x 1 \+ critic 1 x 1\), .* has 0"
+    ):
+        asyncio.run(PPOTrainer(cfg).run())
+    assert _reserved(ray_local) == before  # no placement group, no actor
+
+
+def _reserved(ray) -> tuple[int, float]:
+    """Placement groups ever created, and CPUs held now."""
+    return len(ray.util.placement_group_table()), ray.available_resources().get("CPU", 0.0)
+
+
+def test_sft_refuses_before_the_learner_starts(ray_local, tiny_model_dir, tmp_path, tiny_tokenizer):
+    from agentrl.train.sft import train
+
+    store = _one_demo_store(tmp_path / "store", tiny_tokenizer)
+    cfg = SFTConfig(model=str(tiny_model_dir), output_dir=str(tmp_path / "sft"), steps=1,
+                    data={"store": str(store)}, learner={"world_size": 4})  # fmt: skip
+    assert sum(d.total("CPU") for d in sft_demand(cfg)) == 4
+    with pytest.raises(ResourceError, match=r"CPU: the run asks for 4 \(learner 4 x 1\), the cluster has 2"):
+        train(cfg)
+    assert not (tmp_path / "sft" / "final").exists()
+
+
+def _one_demo_store(root, tokenizer):
+    from agentrl.data.store import StoreWriter, TrajectoryStore
+    from rollout.agent import AgentConfig
+    from rollout.engines.scripted import ExpertEngine
+    from rollout.episode import run_episode
+    from rollout.local_env import LocalEnv
+
+    async def make():
+        env = LocalEnv()
+        try:
+            with StoreWriter(TrajectoryStore(root), "demos", 0) as w:
+                w.add(await run_episode(ExpertEngine(tokenizer), env, tokenizer, AgentConfig(),
+                                        "agentrl/toy.click-target-v0", 0))  # fmt: skip
+        finally:
+            env.close()
+
+    asyncio.run(make())
+    return root
