@@ -37,7 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, help="episodes per task (default: the suite's)")
     p.add_argument("--workers", type=int, help="env worker processes (default 2)")
     p.add_argument("--out", help="output directory (default: runs/eval/SUITE-POLICY); reused to resume")
-    p.add_argument("--baselines", help="comma-separated from random_click,expert, or 'none' (default: both)")
+    p.add_argument(
+        "--baselines",
+        help="comma-separated from random_click, best_fixed_click (slow: a grid search per task), expert, "
+        "or 'none' (default: random_click,expert)",
+    )
     p.add_argument("--config", help="YAML file for agentrl.eval.run.EvalConfig (agent, engine, collector)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     p.set_defaults(func=cmd_eval)
@@ -61,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace):
     from agentrl.config import load_config
+    from agentrl.eval.results import BASELINES
     from agentrl.eval.run import EvalConfig
 
     cfg = load_config(EvalConfig, args.config, args.set)
@@ -98,9 +103,9 @@ def _config(args: argparse.Namespace):
         names = (
             [] if args.baselines == "none" else [b.strip() for b in args.baselines.split(",") if b.strip()]
         )
-        bad = [b for b in names if b not in ("random_click", "expert")]
+        bad = [b for b in names if b not in BASELINES]
         if bad:
-            raise UsageError(f"--baselines: unknown {', '.join(bad)}; allowed: random_click, expert, none")
+            raise UsageError(f"--baselines: unknown {', '.join(bad)}; allowed: {', '.join(BASELINES)}, none")
         update["baselines"] = names
     return cfg.model_copy(update=update)
 

@@ -8,7 +8,11 @@ from typing import Any
 
 from agentrl.eval.results import BASELINES, short
 
-BASELINE_STYLE = {"random_click": ("#d62728", "v", "random click"), "expert": ("#2ca02c", "^", "expert")}
+BASELINE_STYLE = {
+    "random_click": ("#d62728", "v", "random click"),
+    "best_fixed_click": ("#ff7f0e", "s", "best fixed click"),
+    "expert": ("#2ca02c", "^", "expert"),
+}
 
 
 def _pyplot():

@@ -21,7 +21,7 @@ from agentrl.eval.stats import wilson
 from rollout.trajectory import Trajectory
 
 RESULT_SCHEMA = "agentrl.eval/1"
-BASELINES = ("random_click", "expert")  # the floor and the ceiling, played under the suite's step budget
+BASELINES = ("random_click", "best_fixed_click", "expert")  # floors, and the ceiling (scripted expert)
 
 
 @dataclass

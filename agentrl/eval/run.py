@@ -3,6 +3,7 @@
     OUT/eval.json       what is evaluated (suite, policy, agent): a resume must match it
     OUT/store/          every episode as it finishes (agentrl.data.store): run "policy" and one run per
                         baseline ("baseline-random_click", "baseline-expert")
+    OUT/best_fixed_click.json  the best-fixed-click baseline per task, when asked for (agentrl.eval.fixed_click)
     OUT/result.json     per task: success, 95% Wilson interval, mean steps and time, failure reasons
     OUT/result.md       the same as a markdown table, baselines beside every task
     OUT/success.png     success per task with its interval and the baselines
@@ -24,6 +25,7 @@ from agentrl.config import StrictModel
 from agentrl.data.query import Query
 from agentrl.data.store import StoreWriter, TrajectoryStore
 from agentrl.eval import results
+from agentrl.eval.fixed_click import CACHE, FixedClickSettings, run_searches, task_results
 from agentrl.eval.suites import Suite
 from agentrl.launch.ray_init import RayConfig
 from rollout.agent import AgentConfig
@@ -40,7 +42,9 @@ BASELINE_POLICY = {"random_click": "random", "expert": "expert"}  # baseline nam
 class EvalConfig(StrictModel):
     policy: Literal["model", "endpoint", "expert", "random"] = "model"
     episodes: int | None = None  # per task; None: the suite's episodes_per_task
-    baselines: list[Literal["random_click", "expert"]] = ["random_click", "expert"]
+    # best_fixed_click is opt-in: it costs grid points x fixed_click.train_seeds episodes per task
+    baselines: list[Literal["random_click", "best_fixed_click", "expert"]] = ["random_click", "expert"]
+    fixed_click: FixedClickSettings = FixedClickSettings()
     engine: EngineConfig = EngineConfig()  # model: the policy (or, for endpoint/scripted, the processor)
     placement: EnginePlacement = EnginePlacement()
     agent: AgentConfig = AgentConfig(sampling=SamplingConfig(temperature=0.0, max_tokens=64))  # greedy
@@ -123,6 +127,10 @@ def write_outputs(
     policy = summarize(store, POLICY_RUN, suite, plan)
     baselines = {}
     for name in cfg.baselines:
+        if name == "best_fixed_click":
+            found = json.loads((out / CACHE).read_text()) if (out / CACHE).is_file() else {}
+            baselines[name] = task_results({t: found[t] for t in suite.tasks if t in found})
+            continue
         run = POLICY_RUN if BASELINE_POLICY[name] == cfg.policy else f"baseline-{name}"
         baselines[name] = summarize(store, run, suite, plan)
     header = {**ident, "episodes_per_task": len(plan) // len(suite.tasks)}
@@ -176,7 +184,7 @@ async def evaluate(
         collector = Collector(scripted_engine(cfg.policy, tokenizer), tokenizer, agent, collector_cfg)
     runs = [(POLICY_RUN, plan, collector.engine)]
     for name in cfg.baselines:
-        if BASELINE_POLICY[name] != cfg.policy:
+        if name in BASELINE_POLICY and BASELINE_POLICY[name] != cfg.policy:
             engine = scripted_engine(BASELINE_POLICY[name], tokenizer)
             runs.append((f"baseline-{name}", baseline_plan(name, plan), engine))
     played = {}
@@ -189,6 +197,9 @@ async def evaluate(
                 continue
             with progress(run, todo) as bar:
                 played[run] = await play(collector, store, run, run_plan, bar.update)
+        if "best_fixed_click" in cfg.baselines:
+            seeds = suite.seeds(cfg.episodes)
+            await run_searches(suite.tasks, seeds, cfg.fixed_click, suite.env_kwargs, out)
     finally:
         if service is not None:
             await service.close()

@@ -168,3 +168,29 @@ def test_bad_input_is_refused_before_work_starts(tiny_model_dir, suite_file, tmp
         code, _, err = cli(capsys, command + f" --out {tmp_path / 'never'}")
         assert code == 2 and message in err, (command, err)
     assert not (tmp_path / "never").exists()  # refused before anything was written
+
+
+def test_best_fixed_click_baseline_is_searched_once(ray_local, tiny_model_dir, suite_file, tmp_path, capsys):
+    suite, out = suite_file([TOY]), tmp_path / "ev"
+    command = (
+        f"eval --policy random --model {tiny_model_dir} --suite {suite} --episodes 4 --out {out} "
+        "--baselines best_fixed_click --set fixed_click.grid_step=40 --set fixed_click.train_seeds=3"
+    )
+    code, _, err = cli(capsys, command)
+    assert code == 0, err
+    found = json.loads((out / "best_fixed_click.json").read_text())[TOY]
+    assert found["seeds"] == [1_000_000 + i for i in range(4)] and found["train_seeds"] == 3
+    fixed = json.loads((out / "result.json").read_text())["baselines"]["best_fixed_click"]["tasks"][TOY]
+    assert fixed["episodes"] == 4 and fixed["successes"] == found["successes"]
+    assert "best fixed click" in (out / "result.md").read_text()
+    cache = json.loads((out / "best_fixed_click.json").read_text())
+    cache[TOY]["successes"] = 3  # a marker: a resumed evaluation must not search again
+    (out / "best_fixed_click.json").write_text(json.dumps(cache))
+    code, _, err = cli(capsys, command)
+    assert code == 0, err
+    assert (
+        json.loads((out / "result.json").read_text())["baselines"]["best_fixed_click"]["tasks"][TOY][
+            "successes"
+        ]
+        == 3
+    )
