@@ -8,7 +8,7 @@ import time
 
 from rich.table import Table
 
-from agentrl.cli import UsageError, console
+from agentrl.cli import UsageError, add_config_args, console
 from agentrl.cli.submit import add_address_arg, client_for
 from agentrl.launch import jobs
 
@@ -32,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "stop":
             q.add_argument("--no-wait", action="store_true", help="do not wait for it to end")
         q.set_defaults(func=func)
+    q = jsub.add_parser(
+        "fit", help="check a run config's resources against a cluster file (ray up / KubeRay)"
+    )
+    q.add_argument("--kind", choices=("ppo", "sft", "ct"), default="ppo", help="what the config runs")
+    q.add_argument("--cluster", required=True, help="configs/cluster/ray-cluster.yaml or a RayJob manifest")
+    add_config_args(q)
+    q.set_defaults(func=cmd_fit)
 
 
 def _when(ms: int | None) -> str:
@@ -86,4 +93,42 @@ def cmd_stop(args: argparse.Namespace) -> int:
         time.sleep(0.5)
         status = jobs.status_name(client.get_job_status(args.job_id))
     console.print(f"{args.job_id}: {status if not args.no_wait else 'stop requested'}")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Demands of the run beside the cluster file's capacity; ResourceError (exit 2) when it does not fit."""
+    from agentrl.config import load_config
+    from agentrl.launch import resources
+    from agentrl.launch.cluster_files import capacity_of
+
+    if args.kind == "ppo":
+        from agentrl.train.ppo.loop import PPOConfig
+
+        demands = resources.ppo_demand(load_config(PPOConfig, args.config, args.overrides))
+    else:
+        from agentrl.train.sft import SFTConfig
+
+        demands = resources.sft_demand(load_config(SFTConfig, args.config, args.overrides))
+    capacity = capacity_of(args.cluster)
+    table = Table("actors", "count", "CPU each", "GPU each", "memory floor each")
+    for d in demands:
+        table.add_row(
+            d.name, str(d.count), f"{d.cpus:g}", f"{d.gpus:g}", f"{d.memory_bytes / resources.GiB:.1f} GiB"
+        )
+    asked = resources.summary(demands)
+    table.add_row(
+        "[bold]total[/]",
+        "",
+        f"{asked['CPU']:g}",
+        f"{asked['GPU']:g}",
+        f"{asked['memory'] / resources.GiB:.1f} GiB",
+    )
+    console.print(table)
+    have = capacity.totals
+    console.print(
+        f"{capacity.source}: {have.get('CPU', 0):g} CPU, {have.get('GPU', 0):g} GPU on {len(capacity.nodes)} nodes"
+    )
+    resources.check(demands, capacity)
+    console.print("[green]fits[/]")
     return 0

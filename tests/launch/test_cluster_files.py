@@ -96,3 +96,12 @@ def test_every_pod_and_node_mounts_the_shared_paths_of_the_run():
     for g in [spec["headGroupSpec"], *spec["workerGroupSpecs"]]:
         mounts = g["template"]["spec"]["containers"][0]["volumeMounts"]
         assert {"name": "shared", "mountPath": "/shared"} in mounts
+
+
+def test_jobs_fit_command(capsys):
+    from agentrl.cli import main
+
+    base = ["jobs", "fit", "--cluster", str(CLUSTER / "ray-cluster.yaml"), "--config", str(RUN)]
+    assert main(base) == 0 and "fits" in capsys.readouterr().out
+    assert main([*base, "placement.replicas=8"]) == 2
+    assert "GPU: the run asks for 24" in capsys.readouterr().err
