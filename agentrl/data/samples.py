@@ -93,6 +93,22 @@ def grounding_samples(
             yield TrainSample(p_ids + a_ids, [0] * len(p_ids) + [1] * len(a_ids), [image], "grounding", "env")
 
 
+def env_screens(
+    env_id: str, seeds: Iterable[int], **env_kwargs: Any
+) -> Iterator[tuple[np.ndarray, list[Element]]]:
+    """(screenshot, elements) of each seed's first screen, for `grounding_samples`. Element boxes are in
+    screenshot pixels, as the env reports them."""
+    import envs
+
+    env = envs.make(env_id, **env_kwargs)
+    try:
+        for seed in seeds:
+            obs, info = env.reset(seed=seed)
+            yield obs["screenshot"], [Element.from_dict(e) for e in info.get("elements", [])]
+    finally:
+        env.close()
+
+
 def shuffled(samples: Iterable[TrainSample], buffer: int = 1024, seed: int = 0) -> Iterator[TrainSample]:
     """Streaming shuffle with a bounded buffer (datasets larger than memory)."""
     rng = random.Random(seed)
