@@ -134,3 +134,16 @@ def test_jobs_stop_and_unknown_ids(ray_head, capsys):
     assert "STOPPED" in capsys.readouterr().out
     assert main(["jobs", "logs", "no-such-job", "--address", ray_head]) == 2
     assert "no-such-job" in capsys.readouterr().err
+
+
+def test_plain_ray_job_submit_runs_agentrl_too(ray_head):
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "disabled",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    r = subprocess.run([str(BIN / "ray"), "job", "submit", "--address", ray_head, "--submission-id", "arl-plain",
+                        "--working-dir", str(REPO), "--", "agentrl", "version"],
+                       capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "agentrl 0.1.0" in r.stdout and "succeeded" in r.stdout.lower()
