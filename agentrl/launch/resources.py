@@ -157,7 +157,7 @@ def check(demands: Iterable[Demand], capacity: Capacity) -> None:
     demands = [d for d in demands if d.count > 0]
     for res in ("GPU", "CPU", "memory"):
         asked = sum(d.total(res) for d in demands)
-        if asked <= 0:
+        if asked <= 0 or (res == "memory" and res not in capacity.totals):  # unknown, not zero (ray up YAML)
             continue
         have = capacity.totals.get(res, 0.0)
         if asked > have + 1e-9:

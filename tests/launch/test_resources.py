@@ -77,6 +77,7 @@ def test_check_memory_floor():
     demands = [Demand("actor", "actor.world_size", 2, 1, 0, 3 * GiB)]
     with pytest.raises(ResourceError, match=r"memory: the run asks for at least 6.0 GiB .* has 4.0 GiB"):
         check(demands, Capacity({"CPU": 4, "memory": 4 * GiB}))
+    check(demands, Capacity({"CPU": 4}))  # a cluster file that does not say its memory: not checked
 
 
 def test_vllm_tensor_parallel_needs_as_many_gpus_per_replica(tiny_model_dir, tmp_path):
