@@ -112,7 +112,15 @@ class RayEngineClient:
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         actor = self.actors[self._next % len(self.actors)]
         self._next += 1
-        return await actor.generate.remote(request)
+        try:
+            return await actor.generate.remote(request)
+        except ray.exceptions.RayTaskError as e:
+            # The engine's own exception, not Ray's wrapper (whose text starts with a remote traceback), so
+            # the episode records the real reason ("malformed JSON", "unreachable", ...).
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, Exception):
+                raise cause from None
+            raise
 
     async def update_weights(self, weights: Any, version: int) -> None:
         """Push to every engine; a plain state dict is put in the object store once."""
