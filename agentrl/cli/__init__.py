@@ -34,6 +34,7 @@ def _cmd_version(args: argparse.Namespace) -> int:
 
 # Command modules under agentrl/cli/, one per line; each has `register(subparsers)`.
 COMMAND_MODULES = (
+    "data",
     "envs",
     "eval",
     "flywheel",
