@@ -145,5 +145,8 @@ def test_plain_ray_job_submit_runs_agentrl_too(ray_head):
     r = subprocess.run([str(BIN / "ray"), "job", "submit", "--address", ray_head, "--submission-id", "arl-plain",
                         "--working-dir", str(REPO), "--", "agentrl", "version"],
                        capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    assert "agentrl 0.1.0" in r.stdout and "succeeded" in r.stdout.lower()
+    client = jobs.connect(ray_head)
+    detail = f"{r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    assert jobs.status_name(client.get_job_status("arl-plain")) == "SUCCEEDED", detail
+    assert "agentrl 0.1.0" in client.get_job_logs("arl-plain"), detail
+    assert r.returncode == 0, detail
