@@ -10,6 +10,7 @@ from envs.registry import EnvSpec, UnknownEnvError, add_loader, list_envs, load_
 add_loader("envs.toy.click:register_all")
 add_loader("envs.desktop.tasks:register_all")
 add_loader("envs.browser.miniwob:register_all")
+add_loader("envs.browser.webapps:register_all")
 add_loader("envs.wrappers.minigrid:register_all")
 
 load_all()
