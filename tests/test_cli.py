@@ -42,3 +42,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert out.returncode == 2 and "--preset: unknown 'huge'; allowed: tiny, small" in out.stderr
     out = run("model", "info", str(tmp_path))
     assert out.returncode == 2 and "has no config.json" in out.stderr
+
+
+def test_every_command_formats_its_help():
+    """argparse expands % in help strings: one stray '95%' breaks `--help` for every command."""
+    import argparse
+
+    from agentrl.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> list[str]:
+        parser.format_help()  # raises on a bad help string
+        seen = [path]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    seen += walk(sub, f"{path} {name}")
+        return seen
+
+    commands = walk(build_parser(), "agentrl")
+    assert len(commands) > 20 and "agentrl eval" in commands

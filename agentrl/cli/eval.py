@@ -23,7 +23,7 @@ from agentrl.cli import UsageError, console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="benchmark a policy on a suite (success with 95% intervals, baselines)")
+    p = sub.add_parser("eval", help="benchmark a policy on a suite (success with 95%% intervals, baselines)")
     who = p.add_argument_group("the policy (one of)")
     who.add_argument("--model", help="HF model directory of a VLM (with --endpoint/--policy: the processor)")
     who.add_argument(
