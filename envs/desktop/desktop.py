@@ -32,6 +32,9 @@ from envs.desktop.xinput import XInput
 from envs.desktop.xserver import XServer
 
 
+PROMPT_READY = "agentrl-terminal-ready"
+PROMPT_PS1 = "$ \\[\\033]1;" + PROMPT_READY + "\\007\\]"  # bash: \[...\] wraps the non-printing OSC
+
 class Desktop:
     def __init__(self, width: int, height: int, sandbox: Sandbox, xvfb: str = "Xvfb", app_timeout_s: float = 10.0,
                  wait_s: float = 0.3, spare_hosts: int = 3) -> None:  # fmt: skip
@@ -122,13 +125,18 @@ class Desktop:
         argv = ["xterm", "-fa", "DejaVu Sans Mono", "-fs", f"{lay.font_px * 0.75:g}", "-geometry", f"{cols}x{rows}+0+0",
                 "-bg", "white", "-fg", "black", "-T", "Terminal", "-e",
                 *shell.sandbox_argv("exec /bin/bash --norc --noprofile -i", self.sandbox.chan)]  # fmt: skip
-        env = {**shell.sandbox_env(home), "DISPLAY": self.xserver.display, "TERM": "xterm"}
+        # The prompt, then an OSC 1 that sets the window's icon name: xterm draws "$ " before it handles the
+        # OSC (one X connection, requests in order), so the icon name says the prompt is on the screen.
+        env = {**shell.sandbox_env(home), "DISPLAY": self.xserver.display, "TERM": "xterm", "PS1": PROMPT_PS1}
         try:
             self.terminal = spawn(argv, env, cwd=str(home))
         except OSError as e:
             raise EnvFault(f"terminal: cannot run xterm ({e}); install it (scripts/setup.sh)") from e
         if not wait_until(lambda: any(w.wid not in before for w in conn.stack()), self.app_timeout_s):
             raise EnvFault(f"terminal: no xterm window within {self.app_timeout_s:g} s")
+        new = [w.wid for w in conn.stack() if w.wid not in before]
+        if not wait_until(lambda: any(conn.icon_name(w) == PROMPT_READY for w in new), self.app_timeout_s):
+            raise EnvFault(f"terminal: the shell showed no prompt within {self.app_timeout_s:g} s")
 
     # -- acting -----------------------------------------------------------------------------------------
     def check_alive(self) -> None:

@@ -94,6 +94,18 @@ class XConnection:
             return "", ""
         return str(name or ""), (cls[1] if cls else "")
 
+    def icon_name(self, wid: int) -> str:
+        """WM_ICON_NAME of a top-level window ('' where unset or gone)."""
+        try:
+            w = self.display.create_resource_object("window", wid)
+            prop = w.get_full_property(self.display.intern_atom("WM_ICON_NAME"), X.AnyPropertyType)
+        except (error.BadWindow, error.BadDrawable):
+            return ""
+        if prop is None:
+            return ""
+        v = prop.value
+        return v.decode("latin-1") if isinstance(v, bytes) else str(v)
+
     def focus(self) -> int:
         """Id of the window with the keyboard focus (0 for none, 1 for pointer-root)."""
         f = self.display.get_input_focus().focus

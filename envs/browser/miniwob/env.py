@@ -62,6 +62,24 @@ START_JS = """
   return [typeof u === 'string' ? u : u.utterance, ready, ready ? ELEMENTS : null];
 }
 """
+# The first episode on a freshly loaded page: wait (up to 3 s) until every image the task shows, as <img> or
+# through CSS (`content: url(...)`, background images: email-inbox's icons), is loaded and decoded, so the
+# first screenshot of a fresh env is the same as any later one. Later resets find them in the cache.
+IMAGES_JS = """
+async () => {
+  const urls = new Set();
+  for (const img of document.images) if (img.src) urls.add(img.src);
+  for (const el of document.querySelectorAll('body *')) {
+    const cs = getComputedStyle(el);
+    for (const v of [cs.content, cs.backgroundImage]) {
+      if (v && v.includes('url(')) for (const m of v.matchAll(/url\\("?([^")]+)"?\\)/g)) urls.add(m[1]);
+    }
+  }
+  const load = [...urls].map((u) => { const i = new Image(); i.src = u; return i.decode().catch(() => null); });
+  await Promise.race([Promise.all(load), new Promise((r) => setTimeout(r, 3000))]);
+  return urls.size;
+}
+"""
 REWARD_JS = "[!!WOB_DONE_GLOBAL, +WOB_RAW_REWARD_GLOBAL || 0, String(WOB_REWARD_REASON || '')]"
 MAX_TIMER_S = 2_000_000  # setTimeout's delay is a signed 32-bit count of ms; larger ones fire at once
 
@@ -95,6 +113,7 @@ class MiniWoBEnv(BrowserEnv):
         self.episode_max_time_s = episode_max_time_s
         self.data_mode = data_mode
         self.instant_effects = instant_effects
+        self._images_loaded_on: object = None  # the page whose images IMAGES_JS waited for
         self.reward_reason = ""  # core.js's reason for the last reward ("timed out", ...), for debugging
 
     def _init_script(self) -> str:
@@ -111,6 +130,10 @@ class MiniWoBEnv(BrowserEnv):
         utterance, ready, self.read_elements = started
         if not ready:
             self._guard(lambda: self._wait_ready(self.page_timeout_s), "waiting for WOB_TASK_READY")
+        if page is not self._images_loaded_on:
+            self._guard(lambda: page.evaluate(IMAGES_JS), "loading the task's images")
+            self._images_loaded_on = page
+            self.read_elements = None  # read again: a loaded image can move what follows it
         self.reward_reason = ""
         return utterance
 
