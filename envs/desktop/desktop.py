@@ -31,9 +31,9 @@ from envs.desktop.xconn import TopWindow, XConnection, topmost_at
 from envs.desktop.xinput import XInput
 from envs.desktop.xserver import XServer
 
-
 PROMPT_READY = "agentrl-terminal-ready"
 PROMPT_PS1 = "$ \\[\\033]1;" + PROMPT_READY + "\\007\\]"  # bash: \[...\] wraps the non-printing OSC
+
 
 class Desktop:
     def __init__(self, width: int, height: int, sandbox: Sandbox, xvfb: str = "Xvfb", app_timeout_s: float = 10.0,
