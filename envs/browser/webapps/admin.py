@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from html import escape
+from typing import Any
 
 from envs.browser.webapps.base import App, Response, Task, redirect, template
 from envs.browser.webapps.html import checkbox, error, page, radio, text_field
@@ -195,8 +196,12 @@ class Admin(App):
 
 
 # -- task templates: each goal is the whole state after one edit, committed by one kind of save -------------
-def state_task(app: Admin, instruction: str, goal: tuple, commit: str, params: dict) -> Task:
-    check = lambda: app.snapshot() == goal  # noqa: E731
+def state_task(app: Admin, instruction: str, goal: tuple, commit: str, params: dict[str, Any]) -> Task:
+    """Goal: the whole state equals `goal`; the `commit` event (a save) without it is the failure."""
+
+    def check() -> bool:
+        return app.snapshot() == goal
+
     return Task(instruction, check, lambda: commit in app.events and not check(), params)
 
 

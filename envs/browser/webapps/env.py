@@ -15,6 +15,7 @@ the goal.
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 from playwright.sync_api import Error
@@ -83,10 +84,18 @@ class WebAppEnv(BrowserEnv):
         if arrived:
             return
         self.settled_state, self.read_elements = None, None  # read from the page being left
-        try:
-            page.wait_for_function(ARRIVED_JS, timeout=self._ms())
-        except PlaywrightTimeout:
-            return  # a submission that never navigated: observe the page as it is
+        deadline = time.monotonic() + self.page_timeout_s
+        while True:
+            try:
+                page.wait_for_function(ARRIVED_JS, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+                break
+            except PlaywrightTimeout:
+                return  # a submission that never navigated: observe the page as it is
+            except Error as e:  # the wait's document was replaced under it: wait on the new one
+                if "destroyed" not in str(e) and "navigat" not in str(e):
+                    raise
+                if time.monotonic() > deadline:
+                    return
         super().settle()
 
     def _start_episode(self, seed: int, options: dict[str, Any]) -> str:
@@ -105,7 +114,11 @@ class WebAppEnv(BrowserEnv):
         from envs.browser.webapps.experts import get_expert
 
         assert self.task is not None
-        return get_expert(self.app_name, self.template.name)(self._live_page(), self.app, self.task)
+        expert = get_expert(self.app_name, self.template.name)
+        with self.app.lock:  # a consistent view of the state (no request is running during a decision)
+            return self._guard(
+                lambda: expert(self._live_page(), self.app, self.task), "the expert reading the page"
+            )
 
     def _close(self) -> None:
         super()._close()

@@ -1,6 +1,6 @@
 """The mail client: folder list -> open message -> reply / forward / compose / star / delete / move to folder.
 
-State: the user's messages (seeded senders, subjects and bodies; one sender has two or three of them), each
+State: the user's messages (seeded senders, subjects and bodies; one sender wrote two of them), each
 with a folder and a star; sent mail lands in "Sent". Sending is the client's terminal event; for the
 filing tasks (move, delete, star) a change the goal does not ask for is the terminal failure.
 """
