@@ -1,7 +1,7 @@
 """The contract checker over every registered env, in a fast mode for CI: one episode per env, every
-non-MiniWoB env (toy, desktop, gym wrappers, web apps, ...), and a fixed-seed sample of the ~130 MiniWoB++
-tasks (they share one env class and one reset path, so a sample covers the code; `agentrl envs check ID`
-checks any other one). About a minute on 2 cores."""
+non-MiniWoB env (toy, desktop, gym wrappers, ...), one template per web app, and a fixed-seed sample of
+the ~130 MiniWoB++ tasks (they share one env class and one reset path, so a sample covers the code;
+`agentrl envs check ID` checks any other one). About a minute on 2 cores."""
 
 from __future__ import annotations
 
@@ -21,8 +21,14 @@ KNOWN: dict[tuple[str, str], str] = {}  # (kind, contract) -> expected detail, f
 def fast_mode_ids() -> list[str]:
     specs = [s for s in envs.list_envs() if s.kind != "module"]  # module-path ids other tests made
     miniwob = sorted(s.id for s in specs if "miniwob" in s.tags)
-    others = [s.id for s in specs if "miniwob" not in s.tags]
-    return others + sorted(random.Random(0).sample(miniwob, MINIWOB_SAMPLE))
+    # Web apps: one template per app (the templates of an app share its env class, server and pages;
+    # tests/envs/test_webapps.py plays every template's expert).
+    webapps: dict[str, str] = {}
+    for s in specs:
+        if s.kind == "web-app":
+            webapps.setdefault(s.id.split(".")[1], s.id)
+    others = [s.id for s in specs if "miniwob" not in s.tags and s.kind != "web-app"]
+    return others + sorted(webapps.values()) + sorted(random.Random(0).sample(miniwob, MINIWOB_SAMPLE))
 
 
 @pytest.mark.parametrize("env_id", fast_mode_ids())
