@@ -21,7 +21,8 @@ class DataError(ValueError):
 
 class TrainData(StrictModel):
     store: str = "runs/store"
-    runs: list[str] = ["demos"]  # store runs to read
+    runs: list[str] = ["demos"]  # store runs to read (with `pool` and runs not given: every run)
+    pool: str | None = None  # only members of this routed pool ("sft": V=1, "ct": V=0; `agentrl data route`)
     iterations: list[int] | None = None  # None: all
     tasks: list[str] | None = None  # env ids or family prefixes; None: all
     success: bool | None = True  # SFT: successes only; CT: None (everything)
@@ -29,11 +30,21 @@ class TrainData(StrictModel):
     max_samples: int | None = None  # cap per epoch (quick runs)
 
 
+def _runs(cfg: TrainData) -> list[str | None]:
+    if cfg.pool is not None and "runs" not in cfg.model_fields_set:
+        return [None]  # a pool spans runs (demos, rejection sampling, rollouts)
+    return list(cfg.runs)
+
+
 def _trajectories(cfg: TrainData) -> Iterator:
     store = TrajectoryStore(Path(cfg.store))
-    for run in cfg.runs:
+    if cfg.pool is not None and cfg.pool not in store.pools.names():
+        known = ", ".join(store.pools.names()) or "none yet: run `agentrl data route`"
+        raise DataError(f"data.pool: no pool '{cfg.pool}' in store '{cfg.store}' (pools: {known})")
+    for run in _runs(cfg):
         for it in cfg.iterations or [None]:
-            for traj in store.query(Query(run=run, iteration=it, success=cfg.success, status="ok")):
+            q = Query(run=run, iteration=it, success=cfg.success, status="ok", pool=cfg.pool)
+            for traj in store.query(q):
                 if cfg.tasks is None or any(traj.env_id.startswith(t) for t in cfg.tasks):
                     yield traj
 
@@ -76,6 +87,7 @@ def sample_stream(
         if produced == 0:
             raise DataError(
                 f"data: no {objective.upper()} samples in store '{cfg.store}' for runs {cfg.runs}"
+                + (f" in pool '{cfg.pool}'" if cfg.pool else "")
                 + (" (successes only)" if cfg.success else "")
                 + " — create demonstrations with `agentrl data demos` or `agentrl rollout`"
             )
