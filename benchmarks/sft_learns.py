@@ -91,7 +91,9 @@ def main() -> None:
     ap.add_argument(
         "--fixed-seeds", type=int, default=20, help="training seeds for the best-fixed-click search"
     )
-    ap.add_argument("--grid-step", type=int, default=20, help="pixels between the fixed-click search's points")
+    ap.add_argument(
+        "--grid-step", type=int, default=20, help="pixels between the fixed-click search's points"
+    )
     ap.add_argument("--max-steps", type=int, default=5, help="agent steps per evaluation episode")
     ap.add_argument("--demos-only", action="store_true", help="stop after recording the demonstrations")
     ap.add_argument("--out", default=str(RESULTS / "sft_learns.json"))
