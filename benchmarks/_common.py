@@ -14,6 +14,14 @@ WORK = ROOT / "benchmarks" / "work"  # git-ignored scratch space
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+def status_kb(key: str) -> int:
+    """A kB field of this process's /proc/self/status (VmRSS, VmHWM: peak resident set, VmSize), 0 if absent."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
 def machine() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, no GPU"

@@ -32,26 +32,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, WORK, machine  # noqa: E402
+from _common import RESULTS, WORK, machine, status_kb  # noqa: E402
 
 ROOT = WORK / "merge_memory"
 SHARD_BYTES = 1 << 30
 ALPHAS = (0.3, 0.7)
 
 
-def _status_kb(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
 def rss_kb() -> int:
-    return _status_kb("VmRSS")
+    return status_kb("VmRSS")
 
 
 def vm_size_bytes() -> int:
-    return _status_kb("VmSize") * 1024
+    return status_kb("VmSize") * 1024
 
 
 def write_random_checkpoint(out: Path, hidden: int, layers: int, seed: int) -> int:
@@ -129,7 +122,7 @@ def child(mode: str, a: Path, b: Path, out: Path, budget_gb: float | None) -> No
     except (MemoryError, RuntimeError, OSError) as e:
         result.update(ok=False, error=f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    result["peak_rss_mb"] = round((_status_kb("VmHWM") - base_rss) / 1024, 1)  # ru_maxrss survives exec
+    result["peak_rss_mb"] = round((status_kb("VmHWM") - base_rss) / 1024, 1)  # ru_maxrss survives exec
     result["rss_after_imports_mb"] = round(base_rss / 1024, 1)
     print("RESULT " + json.dumps(result), flush=True)
 

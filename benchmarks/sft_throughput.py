@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, WORK, machine  # noqa: E402
+from _common import RESULTS, WORK, machine, status_kb  # noqa: E402
 
 ROOT = WORK / "sft_throughput"
 TASKS = (
@@ -58,13 +58,6 @@ TASKS = (
     "agentrl/miniwob.click-widget-v0",
 )
 LR, WARMUP_LR_STEPS, SEED = 1e-3, 5, 0
-
-
-def _status_kb(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 # -- inputs (parent) ------------------------------------------------------------------------------------
@@ -285,7 +278,7 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     result = run_agentrl(args) if args.side == "agentrl" else run_trl(args)
-    result.update(peak_rss_mb=_status_kb("VmHWM") / 1024, torch_threads=torch.get_num_threads())
+    result.update(peak_rss_mb=status_kb("VmHWM") / 1024, torch_threads=torch.get_num_threads())
     Path(args.result).write_text(json.dumps(result))
 
 
