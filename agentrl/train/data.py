@@ -86,7 +86,8 @@ def sample_stream(
                 yield s
         if produced == 0:
             raise DataError(
-                f"data: no {objective.upper()} samples in store '{cfg.store}' for runs {cfg.runs}"
+                f"data: no {objective.upper()} samples in store '{cfg.store}'"
+                + (f" for runs {cfg.runs}" if _runs(cfg) != [None] else " in any run")
                 + (f" in pool '{cfg.pool}'" if cfg.pool else "")
                 + (" (successes only)" if cfg.success else "")
                 + " — create demonstrations with `agentrl data demos` or `agentrl rollout`"
