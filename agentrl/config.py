@@ -72,6 +72,9 @@ def format_validation_error(model: type[BaseModel], err: ValidationError) -> str
     key = ".".join(str(p) for p in e["loc"]) or "<root>"
     if e["type"] == "extra_forbidden":
         return f"config: unknown key '{key}'; allowed keys here: {_describe(model, e['loc'])}"
+    if e["type"] == "value_error" and isinstance(e.get("input"), dict):  # a check across keys: it names them
+        where = f" in '{key}'" if e["loc"] else ""
+        return f"config{where}: {e['msg'].removeprefix('Value error, ')}"
     return f"config: key '{key}': {e['msg']} (got {e.get('input')!r})"
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentrl.config import StrictModel
+from agentrl.launch.placement import ResourcePool
 from agentrl.launch.ray_init import RayConfig, init_ray
 from rollout.actors import RayEngineClient, engine_actor
 from rollout.agent import AgentConfig
@@ -49,14 +50,22 @@ class RolloutService:
         collector: CollectorConfig,
         placement: EnginePlacement | None = None,
         ray_cfg: RayConfig | None = None,
+        pool: ResourcePool | None = None,
     ) -> RolloutService:
+        """`pool`: place engine replica r in the pool's bundle r (colocated with the learners' rank r)."""
         from agentrl.models.loading import load_processor
 
         init_ray(ray_cfg)
         placement = placement or EnginePlacement()
         actor_cls = engine_actor(num_cpus=placement.num_cpus, num_gpus=placement.num_gpus)
         threads = max(1, int(placement.num_cpus))
-        actors = [actor_cls.remote(engine_cfg, threads) for _ in range(placement.replicas)]
+        if pool is None:
+            actors = [actor_cls.remote(engine_cfg, threads) for _ in range(placement.replicas)]
+        else:
+            actors = [
+                actor_cls.options(scheduling_strategy=pool.strategy(r)).remote(engine_cfg, threads)
+                for r in range(placement.replicas)
+            ]
         tokenizer = load_processor(engine_cfg.model).tokenizer
         client = RayEngineClient(actors)
         return cls(client, Collector(client, tokenizer, agent, collector), tokenizer)

@@ -103,7 +103,7 @@ def learner_demand(name: str, cfg: LearnerConfig, params: int | None, train: boo
 def engine_demand(placement: EnginePlacement, engine: EngineConfig, params: int | None) -> list[Demand]:
     """`replicas` engine actors; a vLLM replica on GPUs needs `tensor_parallel_size` of them."""
     tp = engine.tensor_parallel_size
-    if engine.kind == "vllm" and placement.num_gpus and placement.num_gpus < tp:
+    if engine.kind == "vllm" and tp > 1 and placement.num_gpus and placement.num_gpus < tp:  # tp 1 may share
         raise ResourceError(
             f"resources: placement.num_gpus is {placement.num_gpus:g} per engine replica, but "
             f"engine.tensor_parallel_size={tp} needs {tp}; set placement.num_gpus={tp}"
@@ -126,7 +126,23 @@ def ppo_demand(cfg: PPOConfig) -> list[Demand]:
     if cfg.ppo.kl_coef > 0:
         ref = learner_demand("actor", cfg.actor, params, train=False)
         out += [Demand("reference", r.key, r.count, r.cpus, r.gpus, r.memory_bytes) for r in ref]
-    return out + engine_demand(cfg.placement, cfg.engine, params) + collector_demand(cfg.collector, 1)
+    out += engine_demand(cfg.placement, cfg.engine, params)
+    if cfg.colocate:
+        out = colocated(out)
+    return out + collector_demand(cfg.collector, 1)
+
+
+def colocated(demands: list[Demand]) -> list[Demand]:
+    """Colocation (agentrl.launch.placement): rank r of every group shares bundle r, so the cluster must
+    hold the bundles, each the sum of its members, rather than each group apart."""
+    size = max(d.count for d in demands)
+    shapes: dict[tuple[float, float, float], int] = {}
+    for r in range(size):
+        here = [d for d in demands if r < d.count]
+        shape = tuple(sum(d.per_actor(res) for d in here) for res in ("CPU", "GPU", "memory"))
+        shapes[shape] = shapes.get(shape, 0) + 1
+    key = "colocate: actor.world_size bundles of actor + critic (+ reference) + engine"
+    return [Demand("colocated bundles", key, n, *shape) for shape, n in shapes.items()]
 
 
 def sft_demand(cfg: SFTConfig) -> list[Demand]:

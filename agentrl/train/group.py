@@ -1,7 +1,8 @@
 """The learner group: N LearnerWorker ranks as Ray actors in one placement group (or one in-process worker).
 
 The driver talks to the group only: it deals each rank its share of a batch, gathers metrics, and asks
-rank 0 for weights. Ranks are placed with a PACK placement group so a multi-GPU node fills first.
+rank 0 for weights. Ranks are placed with a PACK placement group of their own so a multi-GPU node fills first,
+or, colocated, rank r in bundle r of a shared resource pool (agentrl.launch.placement).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentrl.data.samples import TrainSample
+from agentrl.launch.placement import ResourcePool
 from agentrl.train.batch import split_for_ranks
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.worker import LearnerWorker
@@ -25,6 +27,7 @@ class LearnerGroup:
         optim: OptimConfig,
         total_steps: int,
         worker_cls: type = LearnerWorker,
+        pool: ResourcePool | None = None,
         **worker_kwargs: Any,
     ) -> None:
         self.cfg = cfg
@@ -34,18 +37,20 @@ class LearnerGroup:
             self.info = [self.workers[0].setup()]
             return
         import ray
-        from ray.util.placement_group import placement_group
-        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        bundle = {"CPU": cfg.num_cpus_per_worker}
-        if cfg.num_gpus_per_worker:
-            bundle["GPU"] = cfg.num_gpus_per_worker
-        self.pg = placement_group([dict(bundle) for _ in range(cfg.world_size)], strategy="PACK")
-        ray.get(self.pg.ready(), timeout=120)
+        self.own_pool = pool is None
+        if pool is None:
+            bundle = {"CPU": cfg.num_cpus_per_worker}
+            if cfg.num_gpus_per_worker:
+                bundle["GPU"] = cfg.num_gpus_per_worker
+            pool = ResourcePool.of([dict(bundle) for _ in range(cfg.world_size)])
+        elif pool.size < cfg.world_size:
+            raise ValueError(f"a pool of {pool.size} bundles cannot hold {cfg.world_size} ranks")
+        self.pool = pool
         actor = ray.remote(worker_cls)
         self.workers = [
             actor.options(num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker,
-                          scheduling_strategy=PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=r),
+                          scheduling_strategy=pool.strategy(r),
                           ).remote(model_path, cfg, optim, total_steps, r, **worker_kwargs)
             for r in range(cfg.world_size)
         ]  # fmt: skip
@@ -152,7 +157,8 @@ class LearnerGroup:
         finally:
             for w in self.workers:
                 ray.kill(w)
-            ray.util.remove_placement_group(self.pg)
+            if self.own_pool:
+                self.pool.remove()
 
 
 class _Indexed:

@@ -13,13 +13,14 @@ from packaging.requirements import Requirement
 
 from agentrl.config import load_config
 from agentrl.launch.cluster_files import capacity_of, kuberay_groups, ray_up_nodes
-from agentrl.launch.resources import ResourceError, check, ppo_demand
+from agentrl.launch.resources import ResourceError, check, ppo_demand, summary
 from agentrl.train.ppo.loop import PPOConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "configs/cluster"
 FILES = ["ray-cluster.yaml", "rayjob.yaml"]
 RUN = CLUSTER / "ppo_gpu.yaml"
+COLOCATED = CLUSTER / "ppo_gpu_colocated.yaml"
 
 
 def _groups(name: str) -> dict[str, tuple[int, dict[str, float]]]:
@@ -43,6 +44,25 @@ def test_the_gpu_run_fits_the_cluster(name):
     bigger = ppo_demand(load_config(PPOConfig, RUN, ["actor.world_size=16"]))
     with pytest.raises(ResourceError, match=rf"GPU: the run asks for 28 .* cluster file {name} has 20$"):
         check(bigger, capacity_of(CLUSTER / name))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_colocated_run_fits_in_fewer_gpus_with_whole_gpu_bundles(name):
+    """Colocated, the same run asks 8 bundles of {GPU 1, CPU 4} (one per actor rank) instead of 20 GPUs."""
+    demands = ppo_demand(load_config(PPOConfig, COLOCATED))
+    check(demands, capacity_of(CLUSTER / name))
+    bundles = [d for d in demands if d.gpus]
+    assert [(d.count, d.gpus, d.cpus) for d in bundles] == [(8, 1.0, 4.0)]
+    assert summary(demands)["GPU"] == 8 < summary(ppo_demand(load_config(PPOConfig, RUN)))["GPU"] == 20
+    over = ppo_demand(
+        load_config(
+            PPOConfig, COLOCATED, ["actor.world_size=24", "critic.world_size=24", "placement.replicas=24"]
+        )
+    )
+    with pytest.raises(
+        ResourceError, match=r"GPU: the run asks for 24 \(colocated bundles 24 x 1\), .* has 20$"
+    ):
+        check(over, capacity_of(CLUSTER / name))
 
 
 @pytest.mark.parametrize("name", FILES)

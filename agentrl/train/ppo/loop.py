@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import model_validator
+
 from agentrl.config import StrictModel, dump_config
 from agentrl.launch.ray_init import RayConfig
 from agentrl.train.config import LearnerConfig, OptimConfig
@@ -82,6 +84,9 @@ class PPOConfig(StrictModel):
     pool: RolloutPool = RolloutPool()
     engine: EngineConfig = EngineConfig()
     placement: EnginePlacement = EnginePlacement()
+    # true: actor, critic, reference and engine replica r share bundle r of one placement group, the members'
+    # GPU shares summing to <= 1 (verl's hybrid engine); false: each group in its own (agentrl.launch.placement)
+    colocate: bool = False
     agent: AgentConfig = AgentConfig(sampling=SamplingConfig(temperature=1.0, max_tokens=48))
     collector: CollectorConfig = CollectorConfig()
     actor: LearnerConfig = LearnerConfig()
@@ -91,6 +96,14 @@ class PPOConfig(StrictModel):
     eval: EvalSettings = EvalSettings()
     save_every: int = 1
     ray: RayConfig = RayConfig()
+
+    @model_validator(mode="after")
+    def _check_colocation(self) -> PPOConfig:
+        if self.colocate:
+            from agentrl.launch.placement import validate
+
+            validate(self)
+        return self
 
 
 def train_tasks(pool: RolloutPool, start_index: int = 0) -> Iterator[Task]:
@@ -155,6 +168,7 @@ class PPOTrainer:
     def _start(self) -> None:
         import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo" and "value")
         from agentrl.data.store import StoreWriter, TrajectoryStore
+        from agentrl.launch.placement import ResourcePool
         from agentrl.launch.ray_init import init_ray
         from agentrl.launch.resources import ppo_demand, preflight
         from agentrl.train.group import LearnerGroup
@@ -167,16 +181,24 @@ class PPOTrainer:
         init_ray(cfg.ray)
         preflight(ppo_demand(cfg), cfg.ray)  # fits the cluster, or one line naming the resource
         total = cfg.iterations * cfg.ppo.epochs * cfg.ppo.minibatches
-        self.actor = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, total)
+        self.pool = ResourcePool.colocated(cfg) if cfg.colocate else None
+        self.actor = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, total, pool=self.pool)
         critic_steps = total + cfg.value_pretrain_iterations
         self.critic = LearnerGroup(
-            cfg.critic_model or cfg.model, cfg.critic, cfg.critic_optim, critic_steps, worker_cls=CriticWorker
+            cfg.critic_model or cfg.model,
+            cfg.critic,
+            cfg.critic_optim,
+            critic_steps,
+            worker_cls=CriticWorker,
+            pool=self.pool,
         )
         self.reference = None
         if cfg.ppo.kl_coef > 0:  # a frozen copy of the starting policy, for KL(pi || pi_ref)
-            self.reference = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, 1)
+            self.reference = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, 1, pool=self.pool)
         engine_cfg = cfg.engine.model_copy(update={"model": cfg.model})
-        self.service = RolloutService.start(engine_cfg, cfg.agent, cfg.collector, cfg.placement, cfg.ray)
+        self.service = RolloutService.start(
+            engine_cfg, cfg.agent, cfg.collector, cfg.placement, cfg.ray, pool=self.pool
+        )
         greedy = cfg.agent.model_copy(
             update={"sampling": cfg.agent.sampling.model_copy(update={"temperature": 0.0})}
         )
@@ -342,6 +364,8 @@ class PPOTrainer:
             self.critic.shutdown()
             if self.reference is not None:
                 self.reference.shutdown()
+            if self.pool is not None:
+                self.pool.remove()
 
     async def _collect(
         self, pool: _Pool, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
