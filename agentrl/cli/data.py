@@ -68,7 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", default=DEFAULT_STORE, help=f"trajectory store root (default {DEFAULT_STORE})")
+    p.add_argument(
+        "--store",
+        default=DEFAULT_STORE,
+        help=f"trajectory store root: a path or an fsspec URL such as s3://bucket/prefix (default {DEFAULT_STORE})",
+    )
 
 
 def _run_args(p: argparse.ArgumentParser, run: str) -> None:
@@ -92,9 +96,14 @@ def _query(args: argparse.Namespace):
 
 
 def _open_store(path: str, must_exist: bool = True):
+    from agentrl.data.fs import StoreURLError, open_root
     from agentrl.data.store import TrajectoryStore
 
-    if must_exist and not (Path(path) / "parts").is_dir():
+    try:
+        root = open_root(path)
+    except StoreURLError as e:
+        raise UsageError(f"--store: {e}") from None
+    if must_exist and not root.is_dir("parts"):
         raise UsageError(f"--store: '{path}' is not a trajectory store (no parts/ directory)")
     return TrajectoryStore(path)
 

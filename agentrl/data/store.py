@@ -1,14 +1,17 @@
-"""The trajectory store: append-only Parquet parts on local disk, images inside them, deduplicated by hash.
+"""The trajectory store: append-only Parquet parts on local disk or any fsspec URL (`s3://bucket/prefix`,
+`gs://`, `memory://`, ...), images inside them, deduplicated by hash.
 
     ROOT/
       parts/run=<run>/iteration=<k>/part-<time>-<uuid>.parquet   one row per trajectory, plus its new images
       pools/<name>/*.jsonl                                        named id sets (agentrl.data.pools)
       manifests/<run>.json                                        per-run summary, rebuilt from the parts
 
-Commits. A batch of trajectories is one part, created by an atomic rename of a finished, fsynced temporary
-file: a part that exists is complete, a writer killed mid-write leaves only a `.tmp-*` file (never read;
-`gc` removes it), and nothing committed is lost. Writers never share a file (parts carry a uuid), so any
-number of processes or Ray actors may write the same run at once.
+Commits. A batch of trajectories is one part, and a part that exists is complete: on local disk it is
+created by an atomic rename of a finished, fsynced temporary file, so a writer killed mid-write leaves only
+a `.tmp-*` file (never read; `gc` removes it) and nothing committed is lost. On an object store a part is
+one atomic PUT; on other fsspec filesystems, a temporary renamed into place (agentrl.data.fs has the
+protocol). Pools and manifests are committed the same way. Writers never share a file (parts carry a
+uuid), so any number of processes or Ray actors may write the same run at once.
 
 Images. Each distinct screenshot (content hash `ref`) is stored once per writer: a part stores the images
 its writer has not committed before and points at the earlier part for the others. Parts written by other
@@ -17,7 +20,8 @@ writers are not consulted, so two writers may each keep a copy: space, never cor
 Reading streams part by part (stores larger than memory). A corrupt or truncated part, a schema newer
 than this code, or a missing image is reported in `errors` naming the file, and skipped; the rest of the
 store stays readable. Parts of older schema versions are upgraded on read (agentrl.data.migrations).
-Local paths only (no fsspec): atomic rename and fsync are what make commits safe.
+
+Paths. A local store's `root` and part paths are `Path`s; a remote store's are URL strings.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from agentrl.data.atomic import atomic_write, atomic_write_with, remove_stale_temps
+from agentrl.data.fs import open_root
 from agentrl.data.images import codec as get_codec
 from agentrl.data.migrations import SchemaError, upgrade, version_of
 from agentrl.data.pools import Pools
@@ -78,20 +82,24 @@ class TrajectoryStore:
     ) -> None:
         """`durable`: fsync every commit (survives a machine crash, not only a killed process).
         `dedup_index_size`: images this store remembers having written (older ones may be written again).
-        `cached_parts`: parts whose images stay in memory while reading."""
-        self.root = Path(root)
+        `cached_parts`: parts whose images stay in memory while reading.
+        `root`: a local path, or an fsspec URL (agentrl.data.fs; `durable` applies to local disk only)."""
+        self._fs = open_root(root, durable)
+        self.root = self._fs.where()
         get_codec(image_codec)  # unknown codec: fail here, not at the first write
         self.image_codec, self.durable = image_codec, durable
         self.errors: list[str] = []  # problems met while reading, one line each, naming the file
-        self.pools = Pools(self.root / "pools", durable)
+        self.pools = Pools(self._fs.child("pools"))
         self._homes: OrderedDict[str, str] = OrderedDict()  # ref -> part holding it (relative path)
         self._dedup_index_size = dedup_index_size
         self._part_images: OrderedDict[str, dict[str, dict[str, Any]]] = OrderedDict()
         self._cached_parts = cached_parts
-        (self.root / "parts").mkdir(parents=True, exist_ok=True)
+        self._fs.makedirs("parts")
 
     # -- writing -----------------------------------------------------------------------------------------
-    def write(self, trajectories: list[Trajectory], run: str = "default", iteration: int = 0) -> Path | None:
+    def write(
+        self, trajectories: list[Trajectory], run: str = "default", iteration: int = 0
+    ) -> Path | str | None:
         """Commit a batch as one part; returns its path (None for an empty batch)."""
         if not trajectories:
             return None
@@ -106,39 +114,43 @@ class TrajectoryStore:
             rows.append(to_row(t, run, iteration, ChainMap(here, self._homes), self.image_codec))
             here.update({r: "" for r in t.images if r not in self._homes})
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
-        atomic_write_with(
-            self.root / rel, lambda tmp: pq.write_table(table, tmp, **WRITE_OPTIONS), self.durable
-        )
+        self._fs.write_with(rel, lambda where: pq.write_table(table, where, **WRITE_OPTIONS))
         for ref in here:
             self._homes[ref] = rel
         while len(self._homes) > self._dedup_index_size:
             self._homes.popitem(last=False)
-        return self.root / rel
+        return self._fs.where(rel)
 
     # -- reading -----------------------------------------------------------------------------------------
-    def parts(self, run: str | None = None, iteration: int | None = None) -> list[Path]:
+    def parts(self, run: str | None = None, iteration: int | None = None) -> list[Path | str]:
         """Committed parts in (run, iteration, commit time) order."""
+        return [self._fs.where(rel) for rel in self._part_names(run, iteration)]
+
+    def _part_names(self, run: str | None = None, iteration: int | None = None) -> list[str]:
+        """`parts`, relative to the root."""
         pattern = (
             f"run={run if run is not None else '*'}/iteration={iteration if iteration is not None else '*'}"
         )
-        found = (self.root / "parts").glob(f"{pattern}/part-*.parquet")
 
-        def key(p: Path) -> tuple[str, int, str]:
-            return p.parent.parent.name, int(p.parent.name.split("=", 1)[1]), p.name
+        def key(rel: str) -> tuple[str, int, str]:
+            _, run_dir, iteration_dir, name = rel.split("/")
+            return run_dir, int(iteration_dir.split("=", 1)[1]), name
 
-        return sorted(found, key=key)
+        return sorted(self._fs.glob(f"parts/{pattern}/part-*.parquet"), key=key)
 
     def runs(self) -> list[str]:
-        return sorted(p.name.split("=", 1)[1] for p in (self.root / "parts").glob("run=*"))
+        return sorted(d.split("=", 1)[1] for d in self._fs.subdirs("parts") if d.startswith("run="))
 
-    def _load(self, path: Path, columns: list[str] | None = None) -> pa.Table | None:
+    def _load(self, rel: str, columns: list[str] | None = None) -> pa.Table | None:
         """A part as a current-schema table (only `columns` when given), or None (reported in `errors`)."""
+        path = self._fs.where(rel)
         try:
-            pf = pq.ParquetFile(path)
-            version = version_of(pf.schema_arrow)
-            if version == SCHEMA_VERSION:
-                return pf.read(columns=columns)
-            table = upgrade(pf.read(), version)
+            with self._fs.source(rel) as source:
+                pf = pq.ParquetFile(source)
+                version = version_of(pf.schema_arrow)
+                if version == SCHEMA_VERSION:
+                    return pf.read(columns=columns)
+                table = upgrade(pf.read(), version)
             return table if columns is None else table.select(columns)
         except FileNotFoundError:
             self.errors.append(f"{path}: part disappeared while reading")
@@ -157,20 +169,20 @@ class TrajectoryStore:
 
     def tables(
         self, q: Query | None = None, columns: list[str] | None = None
-    ) -> Iterator[tuple[Path, pa.Table]]:
+    ) -> Iterator[tuple[Path | str, pa.Table]]:
         """Matching rows part by part, as Arrow tables of `columns` (all but image bytes when None)."""
         q = q or Query()
         ids = self._resolve_ids(q)
         wanted = list(columns or ROW_COLUMNS)
         read = wanted + sorted(q.columns() - set(wanted))
-        for path in self.parts(q.run, q.iteration):
-            table = self._load(path, read)
+        for rel in self._part_names(q.run, q.iteration):
+            table = self._load(rel, read)
             if table is None:
                 continue
             mask = q.mask(table, ids)
             table = (table if mask is None else table.filter(mask)).select(wanted)
             if table.num_rows:
-                yield path, table
+                yield self._fs.where(rel), table
 
     def rows(self, q: Query | None = None) -> Iterator[dict[str, Any]]:
         """Matching rows as dicts, without images."""
@@ -184,10 +196,11 @@ class TrajectoryStore:
         """Stream matching trajectories. One whose images cannot be read is skipped and reported."""
         q = q or Query()
         ids = self._resolve_ids(q)
-        for path in self.parts(q.run, q.iteration):
-            table = self._load(path, None if with_images else ROW_COLUMNS)
+        for rel in self._part_names(q.run, q.iteration):
+            table = self._load(rel, None if with_images else ROW_COLUMNS)
             if table is None:
                 continue
+            path = self._fs.where(rel)
             mask = q.mask(table, ids)
             selected = table if mask is None else table.filter(mask)
             rows = selected.select(HEAD_COLUMNS).to_pylist()
@@ -219,7 +232,7 @@ class TrajectoryStore:
 
     # -- images ------------------------------------------------------------------------------------------
     def _images(
-        self, row: dict[str, Any], path: Path, local: dict[str, dict[str, Any]]
+        self, row: dict[str, Any], path: Path | str, local: dict[str, dict[str, Any]]
     ) -> dict[str, np.ndarray]:
         out = {}
         for loc in row["images"]:
@@ -228,11 +241,11 @@ class TrajectoryStore:
                 entry = local.get(ref)
                 where = path
             elif file.endswith(".png"):  # schema v0/v1: one PNG file per image
-                out[ref] = self._legacy_png(self.root / file)
+                out[ref] = self._legacy_png(file)
                 continue
             else:
                 entry = self._other_part(file).get(ref)
-                where = self.root / file
+                where = self._fs.where(file)
             if entry is None:
                 raise StoreError(f"image {ref} is missing from {where}")
             try:
@@ -241,9 +254,10 @@ class TrajectoryStore:
                 raise StoreError(f"image {ref} in {where} does not decode ({_first_line(e)})") from None
         return out
 
-    def _legacy_png(self, path: Path) -> np.ndarray:
+    def _legacy_png(self, rel: str) -> np.ndarray:
+        path = self._fs.where(rel)
         try:
-            return decode_png(path.read_bytes())
+            return decode_png(self._fs.read_bytes(rel))
         except FileNotFoundError:
             raise StoreError(f"image file {path} is missing") from None
         except Exception as e:
@@ -253,11 +267,11 @@ class TrajectoryStore:
         if rel in self._part_images:
             self._part_images.move_to_end(rel)
             return self._part_images[rel]
-        path = self.root / rel
-        if not path.exists():
+        path = self._fs.where(rel)
+        if not self._fs.exists(rel):
             raise StoreError(f"image part {path} is missing")
         n_errors = len(self.errors)
-        table = self._load(path, ["image_data"])
+        table = self._load(rel, ["image_data"])
         if table is None:
             reason = self.errors.pop() if len(self.errors) > n_errors else f"{path}: unreadable"
             raise StoreError(f"image part {reason}")
@@ -268,7 +282,7 @@ class TrajectoryStore:
         return entries
 
     # -- maintenance -------------------------------------------------------------------------------------
-    def write_manifest(self, run: str) -> Path:
+    def write_manifest(self, run: str) -> Path | str:
         """Summary of a run (parts, and trajectories and successes per iteration and env id), rebuilt."""
         per_iter: dict[int, dict[str, Any]] = {}
         for _, table in self.tables(Query(run=run), ["iteration", "env_id", "success"]):
@@ -280,17 +294,17 @@ class TrajectoryStore:
         manifest = {
             "run": run,
             "schema_version": SCHEMA_VERSION,
-            "parts": [str(p.relative_to(self.root)) for p in self.parts(run)],
+            "parts": self._part_names(run),
             "iterations": {str(k): v for k, v in sorted(per_iter.items())},
             "written_at": time.time(),
         }
-        path = self.root / "manifests" / f"{run}.json"
-        atomic_write(path, json.dumps(manifest, indent=2).encode(), self.durable)
-        return path
+        rel = f"manifests/{run}.json"
+        self._fs.write(rel, json.dumps(manifest, indent=2).encode())
+        return self._fs.where(rel)
 
     def gc(self, min_age_s: float = 3600.0) -> int:
         """Remove temporary files left by killed writers (older than `min_age_s`); returns how many."""
-        return remove_stale_temps(self.root, min_age_s)
+        return self._fs.remove_stale_temps(min_age_s)
 
 
 def _image_entries(table: pa.Table) -> dict[str, dict[str, Any]]:

@@ -7,10 +7,10 @@ so the data position saved in a checkpoint (samples consumed) is enough to conti
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
 from agentrl.config import StrictModel
+from agentrl.data.fs import StoreURL
 from agentrl.data.samples import TrainSample, ct_samples, sft_samples, shuffled
 from agentrl.data.store import Query, TrajectoryStore
 
@@ -20,7 +20,7 @@ class DataError(ValueError):
 
 
 class TrainData(StrictModel):
-    store: str = "runs/store"
+    store: StoreURL = "runs/store"  # a path or an fsspec URL (s3://bucket/prefix, ...)
     runs: list[str] = ["demos"]  # store runs to read (with `pool` and runs not given: every run)
     pool: str | None = None  # only members of this routed pool ("sft": V=1, "ct": V=0; `agentrl data route`)
     iterations: list[int] | None = None  # None: all
@@ -37,7 +37,7 @@ def _runs(cfg: TrainData) -> list[str | None]:
 
 
 def _trajectories(cfg: TrainData) -> Iterator:
-    store = TrajectoryStore(Path(cfg.store))
+    store = TrajectoryStore(cfg.store)
     if cfg.pool is not None and cfg.pool not in store.pools.names():
         known = ", ".join(store.pools.names()) or "none yet: run `agentrl data route`"
         raise DataError(f"data.pool: no pool '{cfg.pool}' in store '{cfg.store}' (pools: {known})")
