@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agentrl.cli import UsageError, add_config_args, console
 from agentrl.config import StrictModel, load_config
+from agentrl.data.fs import StoreURL
 from agentrl.launch.ray_init import RayConfig
 from rollout.agent import AgentConfig
 from rollout.collector import CollectorConfig
@@ -19,7 +20,7 @@ from rollout.service import EnginePlacement
 class RolloutConfig(StrictModel):
     run: str = "rollout"
     iteration: int = 0
-    store: str = "runs/store"  # trajectory store root
+    store: StoreURL = "runs/store"  # trajectory store: a path or an fsspec URL (s3://bucket/prefix, ...)
     tasks: list[str] = ["agentrl/toy.click-target-v0"]
     episodes: int = 16
     seed: int = 0  # episode i uses seed + i
@@ -53,7 +54,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     except UnknownEnvError as e:
         raise UsageError(f"tasks: {e}") from None
     tasks = task_list(cfg.tasks, cfg.episodes, cfg.seed)
-    store = TrajectoryStore(Path(cfg.store))
+    store = TrajectoryStore(cfg.store)
     t0 = time.perf_counter()
 
     async def run() -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from agentrl.config import StrictModel, dump_config
+from agentrl.data.fs import StoreURL
 from agentrl.launch.ray_init import RayConfig
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.ppo.advantages import AdvantageConfig
@@ -72,7 +73,7 @@ class PPOConfig(StrictModel):
     critic_model: str | None = None  # backbone for the critic; default: the policy's
     output_dir: str = "runs/ppo"
     run: str = "ppo"  # trajectory-store run name
-    store: str = "runs/store"
+    store: StoreURL = "runs/store"  # trajectory store: a path or an fsspec URL (s3://bucket/prefix, ...)
     mode: Literal["async", "sync"] = "async"
     iterations: int = 20
     value_pretrain_iterations: int = 0  # critic-only iterations (lambda = 1) before PPO
@@ -208,7 +209,7 @@ class PPOTrainer:
             greedy,
             cfg.collector.model_copy(update={"env_workers": 1}),
         )
-        self.writer = StoreWriter(TrajectoryStore(Path(cfg.store)), cfg.run, 0, flush_every=10**9)
+        self.writer = StoreWriter(TrajectoryStore(cfg.store), cfg.run, 0, flush_every=10**9)
         self.tb = _tensorboard(self.out)
 
     async def _restore(self) -> None:
