@@ -42,6 +42,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from envs.actions import Action
 from envs.browser import dom
+from envs.browser.ahead import Ahead
 from envs.browser.input import perform
 from envs.browser.manager import browser_manager
 from envs.browser.network import LOOPBACK_HOSTS, NetworkPolicy
@@ -103,6 +104,7 @@ class BrowserEnv(GUIEnv):
         self.check_ready_on_reuse = True  # a subclass whose episode start checks readiness itself sets False
         self._nav: str = ""  # main-frame navigation since the last settle: "", "requested", "committed"
         self.episodes_on_page = 0  # episodes played on the current page (reused pages count up)
+        self._pending: Ahead | None = None  # a call sent ahead at reset, finished by the first screenshot
 
     # -- hooks for task families ------------------------------------------------------------------------
     def _task_url(self, seed: int, options: dict[str, Any]) -> str:
@@ -136,13 +138,23 @@ class BrowserEnv(GUIEnv):
         else:
             if self.check_ready_on_reuse:
                 self._guard(lambda: self._wait_ready(self.page_timeout_s), "reusing the page")
-            # The pointer leaves the page: nothing stays hovered (highlighted) from the last episode.
+            # The pointer leaves the page: nothing stays hovered (highlighted) from the last episode. Sent
+            # ahead (envs/browser/ahead.py): it shares the first screenshot's frame instead of waiting for one.
             page = self._live_page()
-            self._guard(lambda: page.mouse.move(-1, -1), "moving the pointer off the page")
+            self._pending = self._guard(
+                lambda: Ahead(page.mouse, lambda m: m.move(-1, -1, steps=1)), "moving the pointer"
+            )
         self.episodes_on_page += 1
         return self._start_episode(seed, options)
 
+    def _finish_pending(self) -> None:
+        """Wait for the call sent ahead at reset (its errors surface here, as EnvFault)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._guard(pending.wait, "moving the pointer off the page")
+
     def _execute(self, action: Action) -> str | None:
+        self._finish_pending()
         page = self._live_page()
         self._nav, self.settled_state, self.read_elements = "", None, None
 
@@ -161,6 +173,7 @@ class BrowserEnv(GUIEnv):
         # Playwright's extra round trips (font and caret handling), a few ms less per observation.
         self._live_page()
         reply = self._guard(lambda: self._cdp.send("Page.captureScreenshot", SCREENSHOT_PARAMS), "screenshot")
+        self._finish_pending()
         png = base64.b64decode(reply["data"])
         return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.uint8)
 
@@ -287,6 +300,8 @@ class BrowserEnv(GUIEnv):
             self._nav = "committed"
 
     def _close_context(self) -> None:
+        with contextlib.suppress(EnvFault):  # its page is closing anyway
+            self._finish_pending()
         context, self.context, self.page = self.context, None, None
         if context is not None:
             with contextlib.suppress(Error):  # the browser is already gone

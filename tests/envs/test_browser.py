@@ -204,3 +204,28 @@ def test_closed_browser_truncates_the_episode_and_reset_relaunches(site: Path):
     env.close()
     with pytest.raises(ResetNeeded):
         env.step("wait()")
+
+
+HOVER_PAGE = """<!DOCTYPE html><html><head><style>
+#h { position:absolute; left:20px; top:20px; width:120px; height:80px; background:#3050c0 }
+#h:hover { background:#e04020 }
+</style></head><body style="margin:0"><div id="h"></div></body></html>"""
+
+
+def test_a_reused_page_starts_every_episode_with_nothing_hovered(tmp_path: Path):
+    """The pointer leaves the page at each reset (sent ahead of the episode's start, finished before the
+    first screenshot is returned): a hover from the last episode never shows in the next first frame."""
+    (tmp_path / "hover.html").write_text(HOVER_PAGE)
+    env = BrowserEnv(url=(tmp_path / "hover.html").as_uri(), width=160, height=120, context_per_episode=False)
+    try:
+        first, _ = env.reset(seed=0)
+        blue = first["screenshot"][60, 80].tolist()
+        for seed in range(1, 25):
+            obs, *_ = env.step("click(start_box='(80,60)')")
+            assert obs["screenshot"][60, 80].tolist() != blue  # hovered: the pointer is on it
+            obs, _ = env.reset(seed=seed)
+            assert env.episodes_on_page == seed + 1  # the same page, reused
+            np.testing.assert_array_equal(obs["screenshot"], first["screenshot"])
+            assert env.page.evaluate("document.querySelectorAll(':hover').length") == 0
+    finally:
+        env.close()
