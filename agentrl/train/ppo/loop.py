@@ -76,6 +76,7 @@ class PPOConfig(StrictModel):
     store: StoreURL = "runs/store"  # trajectory store: a path or an fsspec URL (s3://bucket/prefix, ...)
     mode: Literal["async", "sync"] = "async"
     iterations: int = 20
+    time_budget_s: float = 0.0  # > 0: no iteration starts after this long (the before/after evals excluded)
     value_pretrain_iterations: int = 0  # critic-only iterations (lambda = 1) before PPO
     estimator: str = "gae"
     advantage: AdvantageConfig = AdvantageConfig()
@@ -329,6 +330,7 @@ class PPOTrainer:
             report: dict[str, Any] = {}
             if self.cfg.eval.episodes and self.iteration == 0:
                 report["before"] = await self.evaluate()
+            started = time.monotonic()  # the time budget counts from here: value pre-training, iterations
             pool, counter = _Pool(), [self.tasks_issued]
             tasks = train_tasks(self.cfg.pool, self.tasks_issued)
             if self.cfg.mode == "async":
@@ -341,6 +343,9 @@ class PPOTrainer:
                     "value_pretrain", {**batch.stats, **m, "explained_variance": explained_variance_of(batch)}
                 )
             while self.iteration < self.cfg.iterations:
+                if self.cfg.time_budget_s and time.monotonic() - started >= self.cfg.time_budget_s:
+                    print(f"time budget of {self.cfg.time_budget_s:g} s spent after iteration {self.iteration}")
+                    break
                 await self._iteration(pool, tasks, counter, feeder)
                 if (
                     self.cfg.eval.every
