@@ -103,7 +103,12 @@ def _open_store(path: str, must_exist: bool = True):
         root = open_root(path)
     except StoreURLError as e:
         raise UsageError(f"--store: {e}") from None
-    if must_exist and not root.is_dir("parts"):
+    try:
+        exists = root.is_dir("parts")
+    except Exception as e:  # a remote store: no such bucket, no credentials, endpoint down (botocore, ...)
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise UsageError(f"--store: cannot read '{path}': {type(e).__name__}: {first}") from None
+    if must_exist and not exists:
         raise UsageError(f"--store: '{path}' is not a trajectory store (no parts/ directory)")
     return TrajectoryStore(path)
 

@@ -247,3 +247,7 @@ def test_cli_stats_on_an_s3_store(s3_endpoint, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "is not a trajectory store" in err[0]
     assert err[1].endswith("--store: 'nope://b/x': unknown storage protocol 'nope://'")
+    # a bucket that does not exist: one line naming --store, whatever botocore raises underneath
+    assert main(["data", "stats", "--store", "s3://no-such-bucket-here/store"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--store: " in err[0] and "no-such-bucket-here" in err[0]
