@@ -51,6 +51,28 @@ class Batch:
             out["image_grid_thw"] = self.image_grid_thw.to(device)
         return out
 
+    def trained_positions(self) -> torch.Tensor:
+        """The positions whose logits the loss reads: t where token t+1 is trained in some row, then the
+        last position (a placeholder the shifted view drops). Sorted, 1-D, long."""
+        predicts = self.loss_mask[:, 1:].any(dim=0).nonzero().squeeze(-1)  # t: x_{t+1} is trained somewhere
+        return torch.cat([predicts, torch.tensor([self.input_ids.shape[1] - 1])])
+
+    def targets_view(self, keep: torch.Tensor) -> Batch:
+        """This batch as seen by logits computed only at `keep` (from `trained_positions`): position j+1 of
+        the view is position keep[j]+1 here (the token logit j predicts), position 0 is never predicted.
+        Objectives run on (logits[:, keep], view) exactly as on (logits, batch), without the LM head and
+        log-softmax over every prompt and image position: most of a GUI sample is prompt."""
+        targets = keep[:-1] + 1
+
+        def shifted(x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.pad(x[:, targets], (1, 0))
+
+        return Batch(
+            input_ids=shifted(self.input_ids), attention_mask=shifted(self.attention_mask),
+            loss_mask=shifted(self.loss_mask), mm_token_type_ids=shifted(self.mm_token_type_ids),
+            extras={k: shifted(v) for k, v in self.extras.items()},
+        )  # fmt: skip
+
 
 @dataclass
 class Expanded:

@@ -1,7 +1,9 @@
 """Training objectives, one signature: (output, batch, **hyperparameters) -> (summed loss, metrics).
 
-`output` is what the worker's model returns for the batch: logits (B, T, V) for the policy, values (B, T)
-for the critic.
+`output` is what the worker's model returns for the batch: logits for the policy, values (B, T) for the
+critic. The policy's logits are computed only where the loss reads them (`Batch.trained_positions`), and
+`batch` is then the matching view (`Batch.targets_view`): per-token tensors (B, K+1) aligned exactly as the
+full (B, T) ones are, so an objective written for full logits works unchanged.
 
 The learner divides the summed loss by the number of trainable tokens in the whole global batch (over all
 micro-batches and ranks), so gradient accumulation and world size do not change the gradient.

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from agentrl.data.samples import TrainSample
-from agentrl.train.batch import collate, expand_sample, micro_batches
+from agentrl.train.batch import Batch, collate, expand_sample, micro_batches
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.objectives import get_objective
 from agentrl.train.schedule import warmup_cosine
@@ -148,14 +148,23 @@ class LearnerWorker:
         return model
 
     # -- training ----------------------------------------------------------------------------------------
-    def _forward(self, batch: Any) -> torch.Tensor:
+    def _forward(self, batch: Any, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, T, V), or (B, len(keep), V) at the positions `keep` only (transformers' logits_to_keep)."""
         autocast = self.strategy != "fsdp2" and self.dtype != torch.float32
+        extra = {} if keep is None else {"logits_to_keep": keep.to(self.device)}
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
             out = self.model(
                 **batch.model_inputs(self.device, self.dtype if not autocast else torch.float32),
                 use_cache=False,
+                **extra,
             )
         return out.logits
+
+    def _loss_inputs(self, batch: Batch) -> tuple[torch.Tensor, Batch]:
+        """What the objective gets: logits at the trained positions only and the matching view of the batch
+        (the LM head and log-softmax skip prompt and image positions, the bulk of a GUI sample)."""
+        keep = batch.trained_positions()
+        return self._forward(batch, keep), batch.targets_view(keep)
 
     def train_step(
         self,
@@ -193,7 +202,7 @@ class LearnerWorker:
                 self.model.set_requires_gradient_sync(sync)
             ctx = self.model.no_sync() if self.strategy == "ddp" and not sync else contextlib.nullcontext()
             with ctx:
-                loss_sum, m = fn(self._forward(batch), batch, **(objective_kwargs or {}))
+                loss_sum, m = fn(*self._loss_inputs(batch), **(objective_kwargs or {}))
                 (loss_sum * scale).backward()
             for k, v in m.items():
                 metrics[k] = metrics.get(k, 0.0) + v

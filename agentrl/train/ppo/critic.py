@@ -46,6 +46,9 @@ class CriticWorker(LearnerWorker):
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
             return self.model(**batch.model_inputs(self.device, torch.float32 if autocast else self.dtype))
 
+    def _loss_inputs(self, batch: Any) -> tuple[torch.Tensor, Any]:
+        return self._forward(batch), batch  # values at every position (the value head is cheap)
+
     @torch.no_grad()
     def values(self, samples: list[Any], micro_batch_size: int) -> list[list[float]]:
         """V per token, aligned with each sample's unexpanded input_ids (image pads get 0)."""
