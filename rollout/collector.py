@@ -33,6 +33,7 @@ class CollectorConfig(StrictModel):
     episode_timeout_s: float = 600.0
     max_retries: int = 1  # re-runs of an episode whose env worker died
     worker_num_cpus: float = 0.25
+    worker_memory_gb: float = 0.0  # RAM Ray reserves per env worker (0: none); a Chromium needs ~0.3 GB
     env_kwargs: dict[str, Any] = {}  # passed to every envs.make (e.g. text_mode, max_steps)
     allow_shell: bool = False
 
@@ -43,7 +44,7 @@ class Collector:
         kwargs = dict(cfg.env_kwargs)
         if cfg.allow_shell:
             kwargs["allow_shell"] = True
-        self._actor_cls = env_worker_actor(num_cpus=cfg.worker_num_cpus)
+        self._actor_cls = env_worker_actor(num_cpus=cfg.worker_num_cpus, memory_gb=cfg.worker_memory_gb)
         self._env_kwargs = kwargs
         self.workers = [self._new_worker() for _ in range(cfg.env_workers)]
         self._generation = [0] * cfg.env_workers

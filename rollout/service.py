@@ -20,6 +20,7 @@ class EnginePlacement(StrictModel):
     replicas: int = 1
     num_cpus: float = 1.0
     num_gpus: float = 0.0  # per replica (vLLM tensor parallel size x 1 GPU)
+    memory_gb: float = 0.0  # RAM Ray reserves per replica (0: none)
 
 
 def task_list(env_ids: list[str], episodes: int, seed: int) -> list[Task]:
@@ -57,7 +58,7 @@ class RolloutService:
 
         init_ray(ray_cfg)
         placement = placement or EnginePlacement()
-        actor_cls = engine_actor(num_cpus=placement.num_cpus, num_gpus=placement.num_gpus)
+        actor_cls = engine_actor(placement.num_cpus, placement.num_gpus, placement.memory_gb)
         threads = max(1, int(placement.num_cpus))
         if pool is None:
             actors = [actor_cls.remote(engine_cfg, threads) for _ in range(placement.replicas)]

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from agentrl.train.ppo.loop import PPOConfig
 
 
+def memory_option(memory_gb: float) -> dict[str, float]:
+    """Ray's `memory` resource (bytes) reserving `memory_gb`; nothing when 0."""
+    return {"memory": int(memory_gb * 1024**3)} if memory_gb > 0 else {}
+
+
 @dataclass(frozen=True)
 class Member:
     """One kind of actor in every bundle (the engine only in the first `placement.replicas`)."""
@@ -34,26 +39,30 @@ class Member:
     cpus: float
     gpus: float
     count: int  # bundles holding one of these
+    memory_gb: float = 0.0
 
 
 def members(cfg: PPOConfig) -> list[Member]:
     n = cfg.actor.world_size
+    a, c, e = cfg.actor, cfg.critic, cfg.placement
     out = [
-        Member("actor", cfg.actor.num_cpus_per_worker, cfg.actor.num_gpus_per_worker, n),
-        Member("critic", cfg.critic.num_cpus_per_worker, cfg.critic.num_gpus_per_worker, n),
+        Member("actor", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker),
+        Member("critic", c.num_cpus_per_worker, c.num_gpus_per_worker, n, c.memory_gb_per_worker),
     ]
     if cfg.ppo.kl_coef > 0:
-        out.append(Member("reference", cfg.actor.num_cpus_per_worker, cfg.actor.num_gpus_per_worker, n))
-    out.append(Member("engine", cfg.placement.num_cpus, cfg.placement.num_gpus, cfg.placement.replicas))
+        out.append(
+            Member("reference", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker)
+        )
+    out.append(Member("engine", e.num_cpus, e.num_gpus, e.replicas, e.memory_gb))
     return out
 
 
 def bundles(cfg: PPOConfig) -> list[dict[str, float]]:
-    """Bundle r = the sum of its members' CPUs and GPUs (Ray's resource names)."""
+    """Bundle r = the sum of its members' CPUs, GPUs and reserved memory (Ray's resource names)."""
     out = []
     for r in range(cfg.actor.world_size):
         here = [m for m in members(cfg) if r < m.count]
-        bundle = {"CPU": sum(m.cpus for m in here)}
+        bundle = {"CPU": sum(m.cpus for m in here), **memory_option(sum(m.memory_gb for m in here))}
         if gpus := sum(m.gpus for m in here):
             bundle["GPU"] = gpus
         out.append(bundle)

@@ -96,6 +96,7 @@ def learner_demand(name: str, cfg: LearnerConfig, params: int | None, train: boo
         return []
     per_param = TRAIN_BYTES_PER_PARAM if train else INFER_BYTES_PER_PARAM
     memory = params * per_param / cfg.world_size if params and not cfg.num_gpus_per_worker else 0.0
+    memory = max(memory, cfg.memory_gb_per_worker * GiB)  # what Ray reserves, when more than the floor
     key = f"{name}.world_size x {name}.num_cpus_per_worker/num_gpus_per_worker"
     return [Demand(name, key, cfg.world_size, cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, memory)]
 
@@ -109,13 +110,15 @@ def engine_demand(placement: EnginePlacement, engine: EngineConfig, params: int 
             f"engine.tensor_parallel_size={tp} needs {tp}; set placement.num_gpus={tp}"
         )
     memory = params * INFER_BYTES_PER_PARAM if params and not placement.num_gpus else 0.0
+    memory = max(memory, placement.memory_gb * GiB)
     key = "placement.replicas x placement.num_cpus/num_gpus"
     return [Demand("engines", key, placement.replicas, placement.num_cpus, placement.num_gpus, memory)]
 
 
 def collector_demand(cfg: CollectorConfig, extra_workers: int = 0) -> list[Demand]:
     key = "collector.env_workers x collector.worker_num_cpus"
-    return [Demand("env workers", key, cfg.env_workers + extra_workers, cfg.worker_num_cpus)]
+    memory = cfg.worker_memory_gb * GiB
+    return [Demand("env workers", key, cfg.env_workers + extra_workers, cfg.worker_num_cpus, 0.0, memory)]
 
 
 def ppo_demand(cfg: PPOConfig) -> list[Demand]:

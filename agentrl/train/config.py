@@ -33,6 +33,7 @@ class LearnerConfig(StrictModel):
     world_size: int = 1  # Ray actors in the torch.distributed group
     num_cpus_per_worker: float = 1.0
     num_gpus_per_worker: float = 0.0  # 1 on GPU clusters
+    memory_gb_per_worker: float = 0.0  # RAM Ray reserves for each rank (0: none reserved, Ray packs freely)
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on GPU, gloo on CPU
     strategy: Literal["auto", "fsdp2", "none"] = "auto"  # auto: FSDP2 when world_size > 1
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentrl.data.samples import TrainSample
-from agentrl.launch.placement import ResourcePool
+from agentrl.launch.placement import ResourcePool, memory_option
 from agentrl.train.batch import split_for_ranks
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.worker import LearnerWorker
@@ -40,7 +40,7 @@ class LearnerGroup:
 
         self.own_pool = pool is None
         if pool is None:
-            bundle = {"CPU": cfg.num_cpus_per_worker}
+            bundle = {"CPU": cfg.num_cpus_per_worker, **memory_option(cfg.memory_gb_per_worker)}
             if cfg.num_gpus_per_worker:
                 bundle["GPU"] = cfg.num_gpus_per_worker
             pool = ResourcePool.of([dict(bundle) for _ in range(cfg.world_size)])
@@ -50,6 +50,7 @@ class LearnerGroup:
         actor = ray.remote(worker_cls)
         self.workers = [
             actor.options(num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker,
+                          **memory_option(cfg.memory_gb_per_worker),
                           scheduling_strategy=pool.strategy(r),
                           ).remote(model_path, cfg, optim, total_steps, r, **worker_kwargs)
             for r in range(cfg.world_size)

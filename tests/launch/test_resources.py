@@ -80,6 +80,20 @@ def test_check_memory_floor():
     check(demands, Capacity({"CPU": 4}))  # a cluster file that does not say its memory: not checked
 
 
+def test_memory_reservations_per_actor_count_in_the_demand(tiny_model_dir, tmp_path):
+    """actor.memory_gb_per_worker, placement.memory_gb, collector.worker_memory_gb: Ray reserves them, the
+    preflight counts them (above the per-parameter floor), and too much is refused naming memory."""
+    cfg = _ppo(tiny_model_dir, tmp_path, "actor.memory_gb_per_worker=2", "placement.memory_gb=1",
+               "collector.worker_memory_gb=0.5")  # fmt: skip
+    memory = {d.name: d.memory_bytes for d in ppo_demand(cfg)}
+    assert memory["actor"] == 2 * GiB and memory["engines"] == 1 * GiB and memory["env workers"] == GiB / 2
+    assert memory["critic"] < GiB  # no reservation: the floor of 16 bytes per parameter only
+    with pytest.raises(
+        ResourceError, match=r"^resources: memory: the run asks for at least 4.\d GiB .* has 3.0 GiB$"
+    ):
+        check(ppo_demand(cfg), Capacity({"CPU": 2, "memory": 3 * GiB}))
+
+
 def test_vllm_tensor_parallel_needs_as_many_gpus_per_replica(tiny_model_dir, tmp_path):
     cfg = _ppo(tiny_model_dir, tmp_path, "engine.kind=vllm", "engine.tensor_parallel_size=2",
                "placement.num_gpus=1")  # fmt: skip

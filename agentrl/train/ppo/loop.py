@@ -344,7 +344,9 @@ class PPOTrainer:
                 )
             while self.iteration < self.cfg.iterations:
                 if self.cfg.time_budget_s and time.monotonic() - started >= self.cfg.time_budget_s:
-                    print(f"time budget of {self.cfg.time_budget_s:g} s spent after iteration {self.iteration}")
+                    print(
+                        f"time budget of {self.cfg.time_budget_s:g} s spent after iteration {self.iteration}"
+                    )
                     break
                 await self._iteration(pool, tasks, counter, feeder)
                 if (

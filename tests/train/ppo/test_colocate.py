@@ -40,6 +40,9 @@ def test_a_bundle_is_the_sum_of_its_members(tiny_model_dir, tmp_path):
     cfg = _cfg(tiny_model_dir, tmp_path, colocate="true", **{"ppo.kl_coef": 0.1})
     # actor 0.5 + critic 0.5 + reference 0.5 (the actor's shape) + engine 0.5 CPUs (configs/ppo_tiny.yaml)
     assert bundles(cfg) == [{"CPU": 2.0}]
+    over = {"actor.memory_gb_per_worker": 1, "placement.memory_gb": 0.5}
+    cfg = _cfg(tiny_model_dir, tmp_path, colocate="true", **over)
+    assert bundles(cfg) == [{"CPU": 1.5, "memory": int(1.5 * 1024**3)}]
 
 
 @pytest.mark.slow
@@ -49,7 +52,8 @@ def test_colocated_ppo_places_every_member_of_rank_0_in_bundle_0(ray_local, tiny
     from ray.util.placement_group import placement_group_table
 
     over = {"colocate": "true", "iterations": 1, "value_pretrain_iterations": 0, "mode": "sync",
-            "actor.num_cpus_per_worker": 0.25, "critic.num_cpus_per_worker": 0.25, "placement.num_cpus": 0.25}  # fmt: skip
+            "actor.num_cpus_per_worker": 0.25, "critic.num_cpus_per_worker": 0.25, "placement.num_cpus": 0.25,
+            "actor.memory_gb_per_worker": 0.25, "collector.worker_memory_gb": 0.25}  # fmt: skip
     cfg = _cfg(tiny_model_dir, tmp_path, **over)
     seen: dict[str, object] = {}
 
@@ -61,6 +65,7 @@ def test_colocated_ppo_places_every_member_of_rank_0_in_bundle_0(ray_local, tiny
 
     def on_iteration(_i: int, _row: dict) -> None:
         seen["pool"] = trainer.pool.pg.id.hex()
+        seen["bundles"] = placement_group_table(trainer.pool.pg)["bundles"]
         seen["actor"] = [where(w) for w in trainer.actor.workers]
         seen["critic"] = [where(w) for w in trainer.critic.workers]
         seen["engine"] = [where(a) for a in trainer.service.engine.actors]
@@ -69,4 +74,5 @@ def test_colocated_ppo_places_every_member_of_rank_0_in_bundle_0(ray_local, tiny
     report = asyncio.run(trainer.run())
     assert [r["kind"] for r in report["history"]].count("train") == 1
     assert seen["actor"] == seen["critic"] == seen["engine"] == [seen["pool"]]
+    assert seen["bundles"] == {0: {"CPU": 0.75, "memory": 1024**3 / 4}}  # Ray reserved the actor's memory
     assert placement_group_table(trainer.pool.pg)["state"] == "REMOVED"
