@@ -6,7 +6,8 @@ z-test.
 
 SFT_DIR: e.g. benchmarks/sft_learns.py's checkpoint (benchmarks/work/sft_learns/sft-*/final), which observes
 screenshot+elements. Training draws seeds below 1,000,000; evaluation uses seeds from 1,000,000 up, round
-robin over the tasks (configs/ppo_tiny.yaml's PPO, with the overrides below). Writes
+robin over the tasks (configs/ppo_tiny.yaml's PPO with the overrides below: GRPO advantages over 8 samples
+of each training seed, synchronous batches of 6 such groups, lr 1e-4: 5e-4 collapsed). Writes
 benchmarks/results/ppo_learns.json; "ratio" = mean success after / before (higher is better).
 """
 
@@ -41,9 +42,10 @@ def main() -> None:
     out = WORK / "ppo_learns"
     overrides = [
         f"model={args.model}", f"output_dir={out / 'ppo'}", f"store={out / 'store'}", "run=ppo-learns",
-        f"pool.tasks=[{','.join(TASKS)}]", "pool.min_batch=32", "pool.max_batch=48", "agent.max_steps=5",
-        f"actor_optim.lr={args.lr}", "iterations=1000", f"time_budget_s={args.budget_s}",
-        f"eval.episodes={args.eval_episodes}", "value_pretrain_iterations=2", "save_every=0",
+        f"pool.tasks=[{','.join(TASKS)}]", "pool.group_size=8", "pool.min_batch=48", "pool.max_batch=48",
+        "mode=sync", "estimator=grpo", "agent.max_steps=5", f"actor_optim.lr={args.lr}", "iterations=1000",
+        f"time_budget_s={args.budget_s}", f"eval.episodes={args.eval_episodes}", "value_pretrain_iterations=0",
+        "save_every=0",
     ]  # fmt: skip
     cfg = load_config(PPOConfig, ROOT / "configs" / "ppo_tiny.yaml", overrides)
     t0 = time.monotonic()
