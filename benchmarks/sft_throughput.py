@@ -21,10 +21,13 @@ a global batch agentrl sorts samples by length before cutting micro-batches whil
 padded token counts differ and both are reported; TRL's warmup starts at lr 0 and agentrl's at lr/warmup,
 so the losses part after step 1 (the first step's loss is the same on both sides).
 
-Where the time goes (cProfile of agentrl's side, 12 steps): forward + backward of the model ~88% of a step;
-reading the store, image preprocessing and the loss ~6% together, and TRL's collator does the same image
-preprocessing. Both trainers are bound by the same model compute, so the ratio sits near 1; only fewer
-FLOPs (less padding: agentrl already forwards ~5% fewer padded tokens) could move it much.
+Where the time goes: forward + backward of the model is ~88% of a step on both sides (cProfile); reading the
+store, image preprocessing and the loss the rest, and TRL's collator does the same image preprocessing. What
+differs is the work in the model: agentrl computes the LM head and the log-softmax only at the positions the
+loss reads (`logits_to_keep` at `Batch.trained_positions`: the response tokens, a few percent of a sample
+that is mostly screenshot and element list), where TRL's model call computes them at every position; the
+losses are identical (tests/train/test_targets_view.py) and so are the loss curves here. agentrl also forwards
+~5% fewer padded tokens (length-sorted micro-batches).
 
 Tokens/s = non-pad tokens (text + image tokens, prompt included) of the steps after the first `--warmup`,
 over the wall time from the end of step `--warmup` to the end of the last step. Each side runs in its own
