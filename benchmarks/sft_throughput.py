@@ -26,7 +26,7 @@ store, image preprocessing and the loss the rest, and TRL's collator does the sa
 differs is the work in the model: agentrl computes the LM head and the log-softmax only at the positions the
 loss reads (`logits_to_keep` at `Batch.trained_positions`: the response tokens, a few percent of a sample
 that is mostly screenshot and element list), where TRL's model call computes them at every position; the
-losses are identical (tests/train/test_targets_view.py) and so are the loss curves here. agentrl also forwards
+losses are identical to full-logit ones (tests/train/test_targets_view.py). agentrl also forwards
 ~5% fewer padded tokens (length-sorted micro-batches).
 
 Tokens/s = non-pad tokens (text + image tokens, prompt included) of the steps after the first `--warmup`,
