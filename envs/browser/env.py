@@ -132,6 +132,8 @@ class BrowserEnv(GUIEnv):
     # -- GUIEnv hooks -----------------------------------------------------------------------------------
     def _reset_task(self, seed: int, options: dict[str, Any]) -> str:
         url = self._task_url(seed, options)
+        with contextlib.suppress(EnvFault):  # a call sent ahead by a reset that failed before its screenshot
+            self._finish_pending()
         self.settled_state, self.read_elements = None, None
         if self.context_per_episode or not self._page_reusable(url):
             self._open(url)

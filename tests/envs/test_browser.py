@@ -229,3 +229,19 @@ def test_a_reused_page_starts_every_episode_with_nothing_hovered(tmp_path: Path)
             assert env.page.evaluate("document.querySelectorAll(':hover').length") == 0
     finally:
         env.close()
+
+
+def test_a_call_sent_ahead_falls_back_to_running_at_once_off_the_sync_api():
+    """envs/browser/ahead.py: an object without Playwright's sync-API internals gets the plain call."""
+    from envs.browser.ahead import Ahead
+
+    calls = []
+
+    class Mouse:
+        def move(self, x: int, y: int, steps: int = 1) -> str:
+            calls.append((x, y, steps))
+            return "moved"
+
+    pending = Ahead(Mouse(), lambda m: m.move(-1, -1, steps=1))
+    assert calls == [(-1, -1, 1)]  # already done
+    assert pending.wait() == "moved" and pending.wait() == "moved"
