@@ -367,6 +367,7 @@ class PPOTrainer:
             self.writer.close()
             if self.tb is not None:
                 self.tb.close()
+            await self.eval_collector.close()  # its own env worker: not the service's
             await self.service.close()
             self.actor.shutdown()
             self.critic.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -72,7 +73,18 @@ def test_colocated_ppo_places_every_member_of_rank_0_in_bundle_0(ray_local, tiny
 
     trainer = PPOTrainer(cfg, on_iteration=on_iteration)
     report = asyncio.run(trainer.run())
+    trainer.on_iteration = None  # no cycle keeps the trainer alive
     assert [r["kind"] for r in report["history"]].count("train") == 1
     assert seen["actor"] == seen["critic"] == seen["engine"] == [seen["pool"]]
     assert seen["bundles"] == {0: {"CPU": 0.75, "memory": 1024**3 / 4}}  # Ray reserved the actor's memory
     assert placement_group_table(trainer.pool.pg)["state"] == "REMOVED"
+    # nothing of the run holds resources any more (the next tests need the whole local cluster)
+    deadline = time.monotonic() + 60  # actors and groups are released asynchronously
+    while (
+        ray.available_resources().get("CPU", 0) < ray.cluster_resources()["CPU"]
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    assert ray.available_resources().get("CPU", 0) == ray.cluster_resources()["CPU"], (
+        ray.util.state.list_actors(filters=[("state", "=", "ALIVE")])
+    )
