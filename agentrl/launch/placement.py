@@ -31,6 +31,11 @@ def memory_option(memory_gb: float) -> dict[str, float]:
     return {"memory": int(memory_gb * 1024**3)} if memory_gb > 0 else {}
 
 
+def bundle_shape(cpus: float, gpus: float = 0.0, memory_gb: float = 0.0) -> dict[str, float]:
+    """One placement-group bundle in Ray's resource names (GPU and memory only when asked)."""
+    return {"CPU": cpus, **({"GPU": gpus} if gpus else {}), **memory_option(memory_gb)}
+
+
 @dataclass(frozen=True)
 class Member:
     """One kind of actor in every bundle (the engine only in the first `placement.replicas`)."""
@@ -59,13 +64,11 @@ def members(cfg: PPOConfig) -> list[Member]:
 
 def bundles(cfg: PPOConfig) -> list[dict[str, float]]:
     """Bundle r = the sum of its members' CPUs, GPUs and reserved memory (Ray's resource names)."""
+    every = members(cfg)
     out = []
     for r in range(cfg.actor.world_size):
-        here = [m for m in members(cfg) if r < m.count]
-        bundle = {"CPU": sum(m.cpus for m in here), **memory_option(sum(m.memory_gb for m in here))}
-        if gpus := sum(m.gpus for m in here):
-            bundle["GPU"] = gpus
-        out.append(bundle)
+        here = [m for m in every if r < m.count]
+        out.append(bundle_shape(*(sum(getattr(m, k) for m in here) for k in ("cpus", "gpus", "memory_gb"))))
     return out
 
 

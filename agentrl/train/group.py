@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentrl.data.samples import TrainSample
-from agentrl.launch.placement import ResourcePool, memory_option
+from agentrl.launch.placement import ResourcePool, bundle_shape, memory_option
 from agentrl.train.batch import split_for_ranks
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.worker import LearnerWorker
@@ -40,10 +40,8 @@ class LearnerGroup:
 
         self.own_pool = pool is None
         if pool is None:
-            bundle = {"CPU": cfg.num_cpus_per_worker, **memory_option(cfg.memory_gb_per_worker)}
-            if cfg.num_gpus_per_worker:
-                bundle["GPU"] = cfg.num_gpus_per_worker
-            pool = ResourcePool.of([dict(bundle) for _ in range(cfg.world_size)])
+            shape = bundle_shape(cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, cfg.memory_gb_per_worker)
+            pool = ResourcePool.of([dict(shape) for _ in range(cfg.world_size)])
         elif pool.size < cfg.world_size:
             raise ValueError(f"a pool of {pool.size} bundles cannot hold {cfg.world_size} ranks")
         self.pool = pool
