@@ -38,14 +38,16 @@ def main() -> None:
     p.add_argument("--budget-s", type=float, default=1200.0)
     p.add_argument("--eval-episodes", type=int, default=300)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more PPO config overrides")
+    p.add_argument("--work", default="ppo_learns", help="folder under benchmarks/work/")
     args = p.parse_args()
-    out = WORK / "ppo_learns"
+    out = WORK / args.work
     overrides = [
         f"model={args.model}", f"output_dir={out / 'ppo'}", f"store={out / 'store'}", "run=ppo-learns",
         f"pool.tasks=[{','.join(TASKS)}]", "pool.group_size=8", "pool.min_batch=48", "pool.max_batch=48",
         "mode=sync", "estimator=grpo", "agent.max_steps=5", f"actor_optim.lr={args.lr}", "iterations=1000",
         f"time_budget_s={args.budget_s}", f"eval.episodes={args.eval_episodes}", "value_pretrain_iterations=0",
-        "save_every=0",
+        "save_every=0", *args.set,
     ]  # fmt: skip
     cfg = load_config(PPOConfig, ROOT / "configs" / "ppo_tiny.yaml", overrides)
     t0 = time.monotonic()

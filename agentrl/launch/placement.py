@@ -50,10 +50,9 @@ class Member:
 def members(cfg: PPOConfig) -> list[Member]:
     n = cfg.actor.world_size
     a, c, e = cfg.actor, cfg.critic, cfg.placement
-    out = [
-        Member("actor", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker),
-        Member("critic", c.num_cpus_per_worker, c.num_gpus_per_worker, n, c.memory_gb_per_worker),
-    ]
+    out = [Member("actor", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker)]
+    if cfg.uses_critic:
+        out.append(Member("critic", c.num_cpus_per_worker, c.num_gpus_per_worker, n, c.memory_gb_per_worker))
     if cfg.ppo.kl_coef > 0:
         out.append(
             Member("reference", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker)
@@ -79,7 +78,7 @@ def validate(cfg: PPOConfig) -> None:
         raise ConfigError(
             "colocate: actor.local and critic.local must be false (colocation places Ray actors)"
         )
-    if cfg.critic.world_size != n:
+    if cfg.uses_critic and cfg.critic.world_size != n:
         raise ConfigError(
             f"colocate: critic.world_size={cfg.critic.world_size} must equal actor.world_size={n} "
             "(rank r of each shares bundle r)"

@@ -125,7 +125,9 @@ def ppo_demand(cfg: PPOConfig) -> list[Demand]:
     """Everything PPOTrainer starts: actor, critic, reference (kl_coef > 0), engines, env workers (+1 for eval)."""
     params = count_parameters(cfg.model)
     critic_params = count_parameters(cfg.critic_model) if cfg.critic_model else params
-    out = learner_demand("actor", cfg.actor, params) + learner_demand("critic", cfg.critic, critic_params)
+    out = learner_demand("actor", cfg.actor, params)
+    if cfg.uses_critic:  # GRPO builds none
+        out += learner_demand("critic", cfg.critic, critic_params)
     if cfg.ppo.kl_coef > 0:
         ref = learner_demand("actor", cfg.actor, params, train=False)
         out += [Demand("reference", r.key, r.count, r.cpus, r.gpus, r.memory_bytes) for r in ref]

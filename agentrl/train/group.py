@@ -110,22 +110,26 @@ class LearnerGroup:
         merged["global_trainable"] = global_trainable
         return merged
 
-    def _per_token(self, method: str, samples: list[TrainSample], micro_batch_size: int) -> list[list[float]]:
+    def _per_token(
+        self, method: str, samples: list[TrainSample], micro_batch_size: int, *extra: Any
+    ) -> list[list[float]]:
         """Run a per-token forward method over samples spread across ranks (every rank joins every forward)."""
         n = len(self.workers)
         chunks = [samples[r::n] for r in range(n)]
         width = max(len(c) for c in chunks)
         padded = [c + [samples[0]] * (width - len(c)) for c in chunks]
-        results = self.call(method, [(c, micro_batch_size) for c in padded])
+        results = self.call(method, [(c, micro_batch_size, *extra) for c in padded])
         out: list[list[float]] = [[] for _ in samples]
         for r, res in enumerate(results):
             for j, values in enumerate(res[: len(chunks[r])]):
                 out[r + j * n] = values
         return out
 
-    def logprobs(self, samples: list[TrainSample], micro_batch_size: int = 8) -> list[list[float]]:
-        """Per-token logprobs of each sample under the current weights."""
-        return self._per_token("logprobs", samples, micro_batch_size)
+    def logprobs(
+        self, samples: list[TrainSample], micro_batch_size: int = 8, temperature: float = 1.0
+    ) -> list[list[float]]:
+        """Per-token logprobs of each sample under the current weights (of softmax(z / temperature))."""
+        return self._per_token("logprobs", samples, micro_batch_size, temperature)
 
     def values(self, samples: list[TrainSample], micro_batch_size: int = 8) -> list[list[float]]:
         """Per-token values (critic groups only)."""

@@ -228,18 +228,34 @@ class LearnerWorker:
         }
 
     @torch.no_grad()
-    def logprobs(self, samples: list[TrainSample], micro_batch_size: int) -> list[list[float]]:
-        """Per-token logprobs aligned with each sample's *unexpanded* input_ids (PPO old/reference logprobs)."""
+    def logprobs(
+        self, samples: list[TrainSample], micro_batch_size: int, temperature: float = 1.0
+    ) -> list[list[float]]:
+        """Per-token logprobs (of softmax(z / temperature)) aligned with each sample's *unexpanded* input_ids
+        (PPO old/reference logprobs)."""
         from agentrl.train.losses import token_logprobs
 
         self.model.eval()
-        out: list[list[float]] = []
+        out: list[list[float]] = [[] for _ in samples]
+        expanded = [expand_sample(s, self.processor, self.image_token_id) for s in samples]
+        order = sorted(range(len(samples)), key=lambda i: len(expanded[i].ids))  # less padding per batch
         try:
-            for s in samples:
-                e = expand_sample(s, self.processor, self.image_token_id)
-                batch = collate([e], self.pad_id, self.image_token_id, self.video_token_id)
-                lp = token_logprobs(self._forward(batch), batch.input_ids.to(self.device))[0].cpu()
-                out.append(_unexpand(lp.tolist(), s.input_ids, e.ids, self.image_token_id))
+            with torch.no_grad():
+                for k in range(0, len(order), max(1, micro_batch_size)):
+                    idx = order[k : k + max(1, micro_batch_size)]
+                    batch = collate(
+                        [expanded[i] for i in idx], self.pad_id, self.image_token_id, self.video_token_id
+                    )
+                    lp = token_logprobs(
+                        self._forward(batch), batch.input_ids.to(self.device), temperature
+                    ).cpu()
+                    for row, i in enumerate(
+                        idx
+                    ):  # right padding: a row's first len(ids) positions are its own
+                        e = expanded[i]
+                        out[i] = _unexpand(
+                            lp[row, : len(e.ids)].tolist(), samples[i].input_ids, e.ids, self.image_token_id
+                        )
         finally:
             self.model.train()
         return out

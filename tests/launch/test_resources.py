@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from agentrl.config import load_config
+from agentrl.config import ConfigError, load_config
 from agentrl.launch.ray_init import RayConfig
 from agentrl.launch.resources import (
     Capacity,
@@ -28,6 +28,19 @@ def _ppo(model, tmp_path, *over):
     base = [f"model={model}", f"output_dir={tmp_path / 'ppo'}", f"store={tmp_path / 'store'}",
             "collector.env_workers=1"]  # fmt: skip
     return load_config(PPOConfig, "configs/ppo_tiny.yaml", base + list(over))
+
+
+def test_grpo_starts_no_critic(tiny_model_dir, tmp_path):
+    """GRPO's advantages are group-relative: no critic is asked for, and pre-training one is refused."""
+    names = {
+        d.name
+        for d in ppo_demand(_ppo(tiny_model_dir, tmp_path, "estimator=grpo", "value_pretrain_iterations=0"))
+    }
+    assert names == {"actor", "engines", "env workers"}
+    with pytest.raises(
+        ConfigError, match=r"^config: value_pretrain_iterations=2: estimator grpo has no critic"
+    ):
+        _ppo(tiny_model_dir, tmp_path, "estimator=grpo")  # ppo_tiny.yaml pre-trains the critic 2 iterations
 
 
 def test_count_parameters_reads_safetensors_headers(tiny_model_dir):

@@ -94,3 +94,14 @@ def test_lora_trains_adapters_and_saves_adapter_and_merged_weights(tiny_model_di
     sd = merged.state_dict()
     k = "model.language_model.layers.0.self_attn.q_proj.weight"
     assert torch.allclose(sd[k], after[k], atol=1e-6)
+
+
+def test_batched_logprobs_equal_one_sample_at_a_time(tiny_model_dir, demo_samples):
+    """Screenshot samples of different lengths, right-padded into micro-batches: every token's logprob is the
+    one it gets alone (padding changes nothing)."""
+    group = LearnerGroup(str(tiny_model_dir), LearnerConfig(local=True), OptimConfig(), 1)
+    samples = demo_samples[:10]
+    assert len({len(s.input_ids) for s in samples}) > 1 and all(s.images for s in samples)
+    alone, batched = group.logprobs(samples, 1), group.logprobs(samples, 4)
+    for a, b in zip(alone, batched, strict=True):
+        assert len(a) == len(b) and max(abs(x - y) for x, y in zip(a, b)) < 1e-4

@@ -99,8 +99,23 @@ class PPOConfig(StrictModel):
     save_every: int = 1
     ray: RayConfig = RayConfig()
 
+    @property
+    def uses_critic(self) -> bool:
+        """GRPO's advantages are group-relative: no value model is built, trained or saved."""
+        return self.estimator != "grpo"
+
     @model_validator(mode="after")
     def _check_colocation(self) -> PPOConfig:
+        if self.agent.sampling.temperature <= 0:
+            raise ValueError(
+                f"agent.sampling.temperature={self.agent.sampling.temperature:g}: PPO needs a sampling policy, "
+                "use > 0 (1.0: the model's own distribution)"
+            )
+        if self.value_pretrain_iterations and not self.uses_critic:
+            raise ValueError(
+                f"value_pretrain_iterations={self.value_pretrain_iterations}: estimator {self.estimator} has "
+                "no critic to pre-train; use 0"
+            )
         if self.colocate:
             from agentrl.launch.placement import validate
 
@@ -185,15 +200,16 @@ class PPOTrainer:
         total = cfg.iterations * cfg.ppo.epochs * cfg.ppo.minibatches
         self.pool = ResourcePool.colocated(cfg) if cfg.colocate else None
         self.actor = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, total, pool=self.pool)
-        critic_steps = total + cfg.value_pretrain_iterations
-        self.critic = LearnerGroup(
-            cfg.critic_model or cfg.model,
-            cfg.critic,
-            cfg.critic_optim,
-            critic_steps,
-            worker_cls=CriticWorker,
-            pool=self.pool,
-        )
+        self.critic = None
+        if cfg.uses_critic:
+            self.critic = LearnerGroup(
+                cfg.critic_model or cfg.model,
+                cfg.critic,
+                cfg.critic_optim,
+                total + cfg.value_pretrain_iterations,
+                worker_cls=CriticWorker,
+                pool=self.pool,
+            )
         self.reference = None
         if cfg.ppo.kl_coef > 0:  # a frozen copy of the starting policy, for KL(pi || pi_ref)
             self.reference = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, 1, pool=self.pool)
@@ -220,9 +236,10 @@ class PPOTrainer:
 
         state = json.loads((self.resume / "loop.json").read_text())
         validate_resume(self.resume / "actor", self.cfg.actor.world_size)
-        validate_resume(self.resume / "critic", self.cfg.critic.world_size)
         await self.actor.run("load", str(self.resume / "actor"))
-        await self.critic.run("load", str(self.resume / "critic"))
+        if self.critic is not None:
+            validate_resume(self.resume / "critic", self.cfg.critic.world_size)
+            await self.critic.run("load", str(self.resume / "critic"))
         self.iteration, self.version, self.tasks_issued = (
             state["iteration"],
             state["version"],
@@ -238,16 +255,20 @@ class PPOTrainer:
         if not samples:
             raise BadBatch("no model-generated turns in the batch")
         mb = self.cfg.ppo.micro_batch_size
-        values = await self.critic.run("values", samples, mb) if self.cfg.estimator != "grpo" else None
+        values = await self.critic.run("values", samples, mb) if self.critic is not None else None
         adv = self.cfg.advantage.model_copy(update={"estimator": self.cfg.estimator})
         if lambda_critic is not None:
             adv = adv.model_copy(update={"lambda_critic": lambda_critic})
         batch = build(trajs, values, adv, self.cfg.rewards, self.cfg.staleness, self.version)
+        temp = self.cfg.agent.sampling.temperature
+        if temp != 1.0:  # engines report raw logprobs; the policy sampled from is softmax(z / T)
+            old = await self.actor.run("logprobs", batch.samples, mb, temp)
+            for extras, lp in zip(batch.policy_extras, old, strict=True):
+                extras["old_logprobs"] = lp
         if self.reference is not None:
-            for extras, ref in zip(
-                batch.policy_extras, await self.reference.run("logprobs", batch.samples, mb), strict=True
-            ):
-                extras["ref_logprobs"] = ref
+            ref = await self.reference.run("logprobs", batch.samples, mb, temp)
+            for extras, lp in zip(batch.policy_extras, ref, strict=True):
+                extras["ref_logprobs"] = lp
         return batch
 
     async def _update(self, batch: PPOBatch, policy: bool = True) -> dict[str, float]:
@@ -259,6 +280,7 @@ class PPOTrainer:
             "eps_high": p.eps_high,
             "kl_coef": p.kl_coef,
             "entropy_coef": p.entropy_coef,
+            "temperature": self.cfg.agent.sampling.temperature,
         }
         for _epoch in range(p.epochs):
             for k in range(p.minibatches):
@@ -283,6 +305,10 @@ class PPOTrainer:
                         approx_kl=pm["approx_kl_sum"] / tok,
                         actor_grad_norm=pm["grad_norm"],
                     )
+                    if "kl_sum" in pm:  # KL(pi || pi_ref) per token, kl_coef > 0
+                        m["kl_ref"] = pm["kl_sum"] / tok
+                if self.critic is None:
+                    continue
                 cm = await self.critic.run(
                     "train_step",
                     samples,
@@ -370,7 +396,8 @@ class PPOTrainer:
             await self.eval_collector.close()  # its own env worker: not the service's
             await self.service.close()
             self.actor.shutdown()
-            self.critic.shutdown()
+            if self.critic is not None:
+                self.critic.shutdown()
             if self.reference is not None:
                 self.reference.shutdown()
             if self.pool is not None:
@@ -433,7 +460,8 @@ class PPOTrainer:
 
     async def save(self, d: Path) -> None:
         await self.actor.run("save", str(d / "actor"), {"iteration": self.iteration})
-        await self.critic.run("save", str(d / "critic"), {"iteration": self.iteration})
+        if self.critic is not None:
+            await self.critic.run("save", str(d / "critic"), {"iteration": self.iteration})
         state = {"iteration": self.iteration, "version": self.version, "tasks_issued": self.tasks_issued}
         (d / "loop.json").write_text(json.dumps(state))
         (d / "COMPLETE").write_text("")

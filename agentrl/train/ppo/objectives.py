@@ -18,11 +18,13 @@ def ppo_objective(
     eps_high: float = 0.28,
     kl_coef: float = 0.0,
     entropy_coef: float = 0.0,
+    temperature: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = L_clip + kl_coef * KL(pi || pi_ref) - entropy_coef * H   (sums over response tokens)."""
+    """L = L_clip + kl_coef * KL(pi || pi_ref) - entropy_coef * H   (sums over response tokens).
+    The policy is the one the engine samples from, pi_T = softmax(z / T), T the rollout temperature."""
     dev = logits.device
     mask = batch.loss_mask.to(dev)
-    lp = token_logprobs(logits, batch.input_ids.to(dev))
+    lp = token_logprobs(logits, batch.input_ids.to(dev), temperature)
     loss, m = ppo_clip_loss(
         lp, batch.extras["old_logprobs"].to(dev), batch.extras["advantages"].to(dev), mask, eps_low, eps_high
     )
@@ -31,7 +33,7 @@ def ppo_objective(
         loss = loss + kl_coef * kl
         m["kl_sum"] = float(kl.detach())
     if entropy_coef > 0:
-        ent = (token_entropy(logits) * mask).sum()
+        ent = (token_entropy(logits, temperature) * mask).sum()
         loss = loss - entropy_coef * ent
         m["entropy_sum"] = float(ent.detach())
     m["num_tokens"] = float(mask.sum())
