@@ -115,10 +115,14 @@ def grpo(
     return advs, [torch.zeros_like(ep.rewards) for ep in episodes]
 
 
-def whiten(advs: list[torch.Tensor], eps: float = 1e-8) -> list[torch.Tensor]:
-    """Normalise advantages over the whole batch of tokens to zero mean, unit variance."""
+def whiten(advs: list[torch.Tensor], eps: float = 1e-8, shift_mean: bool = True) -> list[torch.Tensor]:
+    """A <- (A - mean) / std over the whole batch of tokens (shift_mean=False: A / std only).
+
+    GRPO's advantages are zero-mean per group already, and a token mean over the batch is dominated by
+    long episodes (failures run more turns): shifting by it would hand every token of an all-failed group
+    (A = 0) a positive advantage, i.e. reinforce failure. GRPO is therefore only scaled."""
     flat = torch.cat(advs)
     if flat.numel() < 2:
         return advs
-    mean, std = flat.mean(), flat.std(unbiased=False)
+    mean, std = (flat.mean() if shift_mean else 0.0), flat.std(unbiased=False)
     return [(a - mean) / (std + eps) for a in advs]

@@ -105,7 +105,7 @@ def build(
         layout.append(s_ids)
     advantages, returns = ESTIMATORS[adv.estimator](episodes, adv)
     if adv.normalize:
-        advantages = whiten(advantages)
+        advantages = whiten(advantages, shift_mean=adv.estimator != "grpo")
     flat = torch.cat(advantages)
     if not torch.isfinite(flat).all() or not torch.isfinite(torch.cat(returns)).all():
         raise BadBatch("NaN or infinite advantages/returns: update skipped (check rewards and the critic)")

@@ -99,3 +99,23 @@ def test_value_loss_kl_and_explained_variance():
         math.e - 1 - 1
     )
     assert explained_variance(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])) == 1.0
+
+
+def test_grpo_batch_normalisation_never_rewards_an_all_failed_group():
+    """A batch of two groups: one where every episode failed over many turns, one mixed. Whitening over the
+    batch's tokens would shift every advantage by the token mean (negative: the failures are longer) and so
+    push the all-failed group's tokens up; GRPO is scaled only: that group keeps 0, and in the mixed group
+    the success is positive and the failure negative."""
+    from agentrl.train.ppo.batch import RewardShaping, StalenessConfig, build
+    from rollout.trajectory import Trajectory, Turn
+
+    def episode(seed: int, turns: int, success: bool) -> Trajectory:
+        us = [Turn([1, 2], [5, 6, 7], [-0.1] * 3, "", [], reward=0.0, policy_version=0) for _ in range(turns)]
+        us[-1].reward = float(success)
+        return Trajectory("t", seed, "", us, reward=float(success), success=success, terminated=True)
+
+    trajs = [episode(0, 5, False), episode(0, 5, False), episode(1, 1, True), episode(1, 5, False)]
+    batch = build(trajs, None, AdvantageConfig(estimator="grpo"), RewardShaping(), StalenessConfig(), 0)
+    per_turn = [e["advantages"][2] for e in batch.policy_extras]  # the first response token of each turn
+    assert per_turn[:10] == [0.0] * 10  # the all-failed group: no signal
+    assert per_turn[10] > 0 and all(a < 0 for a in per_turn[11:])
