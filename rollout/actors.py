@@ -8,6 +8,7 @@ actor, so many episodes' requests share one engine concurrently. Only `Generatio
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,9 @@ class RayEngineClient:
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         actor = self.actors[self._next % len(self.actors)]
         self._next += 1
+        if request.concurrency and len(self.actors) > 1:  # round-robin: each replica sees its share
+            share = -(-request.concurrency // len(self.actors))
+            request = dataclasses.replace(request, concurrency=share)
         try:
             return await actor.generate.remote(request)
         except ray.exceptions.RayTaskError as e:

@@ -50,6 +50,7 @@ class Collector:
         self._generation = [0] * cfg.env_workers
         self._slots: asyncio.Queue[tuple[int, int]] | None = None
         self.restarts = 0
+        self._live = 0  # episodes running now, over every stream of this collector
 
     def _new_worker(self) -> Any:
         return self._actor_cls.remote(self.cfg.envs_per_worker, self._env_kwargs)
@@ -91,6 +92,7 @@ class Collector:
                         request_timeout_s=self.cfg.request_timeout_s,
                         allow_shell=self.cfg.allow_shell,
                         meta=meta,
+                        concurrency=lambda: self._live,
                     ),
                     self.cfg.episode_timeout_s,
                 )
@@ -130,9 +132,11 @@ class Collector:
 
         async def one(env_id: str, seed: int) -> None:
             slot = await slots.get()
+            self._live += 1
             try:
                 traj = await self._episode(slot, env_id, seed, dict(meta or {}))
             finally:
+                self._live -= 1
                 slots.put_nowait(slot)
                 gate.release()
             await out.put(traj)

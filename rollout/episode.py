@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from envs.actions import Action
@@ -44,7 +45,10 @@ async def run_episode(
     request_timeout_s: float = 120.0,
     allow_shell: bool = False,
     meta: dict[str, Any] | None = None,
+    concurrency: Callable[[], int] | None = None,
 ) -> Trajectory:
+    """One episode. `concurrency()`: how many episodes share the engine now (a batching hint, see
+    GenerationRequest.concurrency)."""
     obs, info = await env.reset(env_id, seed)
     traj = Trajectory(env_id=env_id, seed=seed, instruction=obs["instruction"], meta=dict(meta or {}))
     agent = ReActAgent(tokenizer, cfg, allow_shell=allow_shell)
@@ -63,6 +67,7 @@ async def run_episode(
             sampling,
             request_id=f"{env_id}:{seed}:{traj.id[:8]}:{step}",
             messages=agent.messages(),
+            concurrency=concurrency() if concurrency is not None else 0,
         )
         t0 = time.perf_counter()
         try:

@@ -36,6 +36,10 @@ class GenerationRequest:
     images: list[ImageLike] = field(default_factory=list)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     request_id: str = ""
+    # How many requests the caller expects outstanding at once (the collector's live episodes; 0: unknown).
+    # A batching engine may hold a batch open until that many arrived (HFEngine), so episodes that step
+    # their envs at about the same time share one forward pass instead of splitting into small ones.
+    concurrency: int = 0
     # The same prompt as chat messages, for engines that take messages (OpenAI-compatible endpoints):
     # images appear as {"type": "image", "ref": ...} parts, in the order of `images`.
     messages: list[dict[str, Any]] | None = None

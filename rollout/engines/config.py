@@ -23,9 +23,14 @@ class EngineConfig(StrictModel):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
     max_batch_size: int = 16  # hf: requests generated as one batch
     batch_wait_s: float = 0.01  # hf: how long a batch waits for more requests
+    gang_wait_s: float = 0.2  # hf: how long a batch waits for the requests the collector expects at once
+    call_overhead_tokens: int = 1024  # hf: a generate call's fixed cost in prompt tokens (length grouping)
     max_model_len: int = 4096  # vllm
     gpu_memory_utilization: float = 0.15  # vllm: on the CPU, the fraction of host RAM for the KV cache
     tensor_parallel_size: int = 1  # vllm
+    max_num_batched_tokens: int | None = (
+        None  # vllm: tokens per engine step (None: 32768 on CPU, vLLM's on GPU)
+    )
     max_images_per_prompt: int = 4
     endpoint: str | None = (
         None  # openai: base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1
@@ -57,6 +62,8 @@ def make_engine(cfg: EngineConfig) -> Engine:
             device="cuda" if has_cuda() else "cpu",
             max_batch_size=cfg.max_batch_size,
             batch_wait_s=cfg.batch_wait_s,
+            gang_wait_s=cfg.gang_wait_s,
+            call_overhead_tokens=cfg.call_overhead_tokens,
         )
     if kind == "vllm":
         from rollout.engines.vllm import VLLMEngine
@@ -68,6 +75,7 @@ def make_engine(cfg: EngineConfig) -> Engine:
             max_images_per_prompt=cfg.max_images_per_prompt,
             dtype=cfg.resolved_dtype(),
             tensor_parallel_size=cfg.tensor_parallel_size,
+            max_num_batched_tokens=cfg.max_num_batched_tokens,
         )
     if kind == "openai":
         from rollout.engines.openai import OpenAIEngine

@@ -2,7 +2,11 @@
 
 Requests that arrive within `batch_wait_s` of each other are generated as one left-padded batch (up to
 `max_batch_size`, grouped by sampling settings), so many episodes share one model as they would share a
-vLLM engine.
+vLLM engine. When requests say how many are expected at once (`GenerationRequest.concurrency`, set by the
+collector to its live episodes), a batch stays open until that many arrived or `gang_wait_s` passed: the
+episodes that just stepped their envs join one forward pass rather than trickling into small ones (a
+transformers batch costs about the same for 2 requests as for 8; vLLM's continuous batching needs no such
+wait).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class HFEngine(Engine):
         device: str = "cpu",
         max_batch_size: int = 16,
         batch_wait_s: float = 0.01,
+        gang_wait_s: float = 0.2,
+        call_overhead_tokens: int = 1024,
         num_threads: int | None = None,
     ) -> None:
         if num_threads:
@@ -44,6 +50,8 @@ class HFEngine(Engine):
         self.device = device
         self.max_batch_size = max_batch_size
         self.batch_wait_s = batch_wait_s
+        self.gang_wait_s = gang_wait_s
+        self.call_overhead_tokens = call_overhead_tokens
         self.version = 0
         cfg = self.model.config
         self.image_token_id = cfg.image_token_id
@@ -93,8 +101,11 @@ class HFEngine(Engine):
         assert self._queue is not None
         while True:
             batch = [await self._queue.get()]
-            deadline = time.monotonic() + self.batch_wait_s
+            expected = min(self.max_batch_size, batch[0][0].concurrency)  # 0: unknown
+            deadline = time.monotonic() + (self.gang_wait_s if expected > 1 else self.batch_wait_s)
             while len(batch) < self.max_batch_size:
+                if expected and len(batch) >= expected and self._queue.empty():
+                    break  # everyone expected is here
                 timeout = deadline - time.monotonic()
                 if timeout <= 0:
                     break
@@ -102,6 +113,7 @@ class HFEngine(Engine):
                     batch.append(await asyncio.wait_for(self._queue.get(), timeout))
                 except TimeoutError:
                     break
+                expected = min(self.max_batch_size, batch[-1][0].concurrency) if expected else 0
             groups: dict[tuple, list] = {}
             for req, fut in batch:
                 s = req.sampling
@@ -125,10 +137,22 @@ class HFEngine(Engine):
         counts = image_token_counts(vis.image_grid_thw, merge_size(self.processor))
         return expand_image_tokens(req.prompt_token_ids, counts, self.image_token_id), vis
 
-    @torch.no_grad()
     def _generate_batch(self, reqs: list[GenerationRequest]) -> list[GenerationResult]:
-        t0 = time.perf_counter()
+        """Prompts of very different lengths (an async batch mixes first and sixth turns) are generated in
+        length groups: left padding would make every row pay for the longest prompt."""
         prepared = [self._prepare(r) for r in reqs]
+        results: list[GenerationResult | None] = [None] * len(reqs)
+        for part in length_groups([len(ids) for ids, _ in prepared], self.call_overhead_tokens):
+            out = self._generate_prepared([reqs[i] for i in part], [prepared[i] for i in part])
+            for i, res in zip(part, out, strict=True):
+                results[i] = res
+        return [r for r in results if r is not None]
+
+    @torch.no_grad()
+    def _generate_prepared(
+        self, reqs: list[GenerationRequest], prepared: list[tuple[list[int], Any]]
+    ) -> list[GenerationResult]:
+        t0 = time.perf_counter()
         width = max(len(ids) for ids, _ in prepared)
         input_ids = torch.full((len(reqs), width), self.pad_id, dtype=torch.long)
         attention = torch.zeros((len(reqs), width), dtype=torch.long)
@@ -187,3 +211,24 @@ class HFEngine(Engine):
                 )
             )
         return results
+
+
+def length_groups(lengths: list[int], overhead_tokens: int) -> list[list[int]]:
+    """Split a batch into groups of similar prompt length, minimising the padded work
+        sum_g (overhead + |g| * max_{i in g} len_i),
+    where `overhead` is what one more generate call costs, in prompt tokens. Optimal groups are contiguous in
+    length order, so a dynamic program over the sorted lengths finds them (O(n^2), n <= max_batch_size)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    n = len(order)
+    best = [0.0] + [float("inf")] * n  # best[j]: cost of the first j (sorted) requests
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j):  # group = sorted[i:j], padded to its longest, sorted[j-1]
+            c = best[i] + overhead_tokens + (j - i) * lengths[order[j - 1]]
+            if c < best[j]:
+                best[j], cut[j] = c, i
+    groups, j = [], n
+    while j > 0:
+        groups.append(order[cut[j] : j])
+        j = cut[j]
+    return groups[::-1]

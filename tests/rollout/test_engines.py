@@ -55,6 +55,31 @@ def test_hf_engine_batches_concurrent_requests_like_single_ones(tiny_model_dir):
         assert len(a.token_ids) == len(a.logprobs) == 8 and a.finish_reason == "length"
 
 
+def test_hf_engine_holds_a_batch_open_for_the_requests_the_caller_expects(tiny_model_dir):
+    """Requests 40 ms apart (episodes finishing their env steps at different moments): with the collector's
+    hint (`concurrency`) they share one forward pass; without it each starts its own small batch."""
+    from rollout.engines.hf import HFEngine
+
+    async def run(concurrency: int) -> list[int]:
+        engine = HFEngine(tiny_model_dir, batch_wait_s=0.005, gang_wait_s=2.0)
+        sizes: list[int] = []
+        inner = engine._generate_batch
+        engine._generate_batch = lambda reqs: (sizes.append(len(reqs)), inner(reqs))[1]
+        greedy = SamplingConfig(max_tokens=4, temperature=0)
+
+        async def late(i: int):
+            await asyncio.sleep(0.04 * i)
+            return await engine.generate(
+                GenerationRequest(_prompt(engine.tokenizer), [_image(i)], greedy, concurrency=concurrency)
+            )
+
+        await asyncio.gather(*[late(i) for i in range(4)])
+        return sizes
+
+    assert asyncio.run(run(4)) == [4]
+    assert len(asyncio.run(run(0))) >= 3
+
+
 def test_hf_engine_update_weights_from_dict_and_dir(tiny_model_dir, tmp_path):
     from agentrl.models.loading import load_model
     from rollout.engines.hf import HFEngine
