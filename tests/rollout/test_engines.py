@@ -147,3 +147,15 @@ def test_vllm_generates_from_an_image_and_matches_transformers_after_a_push(tiny
     assert err < 1e-4
     assert all(len(s.token_ids) == len(s.logprobs) for s in sampled)
     assert len({tuple(s.token_ids) for s in sampled}) > 1  # seeds give different samples
+
+
+def test_length_groups_split_only_when_padding_costs_more_than_a_call():
+    from rollout.engines.hf import length_groups
+
+    # seven first-turn prompts and one sixth-turn prompt: padding all to 1,000 tokens costs 6,000 more tokens
+    # than a second call (overhead 1,024): split, the long one alone
+    lengths = [180, 1000, 190, 200, 185, 210, 195, 205]
+    assert length_groups(lengths, 1024) == [[0, 4, 2, 6, 3, 7, 5], [1]]
+    assert length_groups(lengths, 100_000) == [[0, 4, 2, 6, 3, 7, 5, 1]]  # calls dear: one batch
+    assert length_groups([300, 310, 320], 1024) == [[0, 1, 2]]  # similar lengths: never split
+    assert sorted(i for g in length_groups([5, 900, 40, 700, 3000], 256) for i in g) == [0, 1, 2, 3, 4]
