@@ -7,7 +7,9 @@ z-test.
 SFT_DIR: e.g. benchmarks/sft_learns.py's checkpoint (benchmarks/work/sft_learns/sft-*/final), which observes
 screenshot+elements. Training draws seeds below 1,000,000; evaluation uses seeds from 1,000,000 up, round
 robin over the tasks (configs/ppo_tiny.yaml's PPO with the overrides below: GRPO advantages over 8 samples
-of each training seed, synchronous batches of 6 such groups, lr 1e-4: 5e-4 collapsed). Writes
+of each training seed, synchronous batches of 6 such groups, lr 1e-4; `--set` adds overrides, e.g. the
+committed result's `agent.sampling.temperature=0.7 rewards.format_penalty=-0.2 pool.min_batch=192
+pool.max_batch=192 ppo.epochs=2 ppo.minibatches=2`, all recorded in the result). Writes
 benchmarks/results/ppo_learns.json; "ratio" = mean success after / before (higher is better).
 """
 
