@@ -32,6 +32,7 @@ def run_mode(model: Path, mode: str, iterations: int) -> dict:
         f"model={model}", f"output_dir={WORK / 'rl_loop' / mode}", f"store={WORK / 'rl_loop' / 'store'}", f"run=bench-{mode}",
         f"mode={mode}", f"iterations={iterations}", "value_pretrain_iterations=0", "eval.episodes=64",
         f"pool.tasks=[{TASK}]", "save_every=0",
+        "pool.max_batch=16",  # = pool.min_batch: both loops train on 16 trajectories per iteration
     ])  # fmt: skip
     t0 = time.perf_counter()
     report = asyncio.run(PPOTrainer(cfg).run())
