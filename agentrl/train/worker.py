@@ -236,26 +236,18 @@ class LearnerWorker:
         from agentrl.train.losses import token_logprobs
 
         self.model.eval()
-        out: list[list[float]] = [[] for _ in samples]
         expanded = [expand_sample(s, self.processor, self.image_token_id) for s in samples]
-        order = sorted(range(len(samples)), key=lambda i: len(expanded[i].ids))  # less padding per batch
+        index = {id(e): i for i, e in enumerate(expanded)}
+        out: list[list[float]] = [[] for _ in samples]
         try:
-            with torch.no_grad():
-                for k in range(0, len(order), max(1, micro_batch_size)):
-                    idx = order[k : k + max(1, micro_batch_size)]
-                    batch = collate(
-                        [expanded[i] for i in idx], self.pad_id, self.image_token_id, self.video_token_id
+            for mb in micro_batches(expanded, max(1, micro_batch_size)):  # sorted by length: less padding
+                batch = collate(mb, self.pad_id, self.image_token_id, self.video_token_id)
+                lp = token_logprobs(self._forward(batch), batch.input_ids.to(self.device), temperature).cpu()
+                for row, e in enumerate(mb):  # right padding: a row's first len(e.ids) positions are its own
+                    i = index[id(e)]
+                    out[i] = _unexpand(
+                        lp[row, : len(e.ids)].tolist(), samples[i].input_ids, e.ids, self.image_token_id
                     )
-                    lp = token_logprobs(
-                        self._forward(batch), batch.input_ids.to(self.device), temperature
-                    ).cpu()
-                    for row, i in enumerate(
-                        idx
-                    ):  # right padding: a row's first len(ids) positions are its own
-                        e = expanded[i]
-                        out[i] = _unexpand(
-                            lp[row, : len(e.ids)].tolist(), samples[i].input_ids, e.ids, self.image_token_id
-                        )
         finally:
             self.model.train()
         return out

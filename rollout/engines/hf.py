@@ -141,12 +141,11 @@ class HFEngine(Engine):
         """Prompts of very different lengths (an async batch mixes first and sixth turns) are generated in
         length groups: left padding would make every row pay for the longest prompt."""
         prepared = [self._prepare(r) for r in reqs]
-        results: list[GenerationResult | None] = [None] * len(reqs)
+        results: dict[int, GenerationResult] = {}
         for part in length_groups([len(ids) for ids, _ in prepared], self.call_overhead_tokens):
             out = self._generate_prepared([reqs[i] for i in part], [prepared[i] for i in part])
-            for i, res in zip(part, out, strict=True):
-                results[i] = res
-        return [r for r in results if r is not None]
+            results.update(zip(part, out, strict=True))
+        return [results[i] for i in range(len(reqs))]  # every index is in exactly one group
 
     @torch.no_grad()
     def _generate_prepared(
