@@ -146,6 +146,11 @@ class Desktop:
             if not host.alive():
                 raise EnvFault(f"app '{name}' crashed ({host.death_note()})")
 
+    def x_server_died(self, grace_s: float = 0.5) -> bool:
+        """Whether the X server is gone or goes within `grace_s`: an app loses its X connection while a
+        killed server is still exiting (not yet reaped), so a crashed app may be the first symptom."""
+        return wait_until(lambda: not self.xserver.alive, grace_s)
+
     def act(self, a: Action) -> None:
         self.check_alive()
         inp = self.input

@@ -69,6 +69,14 @@ class DesktopEnv(GUIEnv):
         raise AssertionError("unreachable")
 
     def _execute(self, action: Action) -> str | None:
+        try:
+            return self._act(action)
+        except EnvFault as e:
+            if "X server" not in str(e) and self.desktop.x_server_died():
+                raise EnvFault("X server died") from e  # name the cause, not its first symptom
+            raise
+
+    def _act(self, action: Action) -> str | None:
         feedback = None
         if action.verb == "shell":
             self.desktop.check_alive()
