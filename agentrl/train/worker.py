@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,18 @@ class LearnerWorker:
         (PPO old/reference logprobs)."""
         from agentrl.train.losses import token_logprobs
 
+        return self.per_token(
+            samples,
+            micro_batch_size,
+            lambda batch: token_logprobs(self._forward(batch), batch.input_ids.to(self.device), temperature),
+        )
+
+    @torch.no_grad()
+    def per_token(
+        self, samples: list[TrainSample], micro_batch_size: int, fn: Callable[[Batch], torch.Tensor]
+    ) -> list[list[float]]:
+        """`fn(batch)` -> (B, T) in eval mode over length-sorted micro-batches, each row cut to its own length
+        and aligned with its sample's unexpanded input_ids (image pads get 0)."""
         self.model.eval()
         expanded = [expand_sample(s, self.processor, self.image_token_id) for s in samples]
         index = {id(e): i for i, e in enumerate(expanded)}
@@ -242,11 +255,11 @@ class LearnerWorker:
         try:
             for mb in micro_batches(expanded, max(1, micro_batch_size)):  # sorted by length: less padding
                 batch = collate(mb, self.pad_id, self.image_token_id, self.video_token_id)
-                lp = token_logprobs(self._forward(batch), batch.input_ids.to(self.device), temperature).cpu()
+                values = fn(batch).float().cpu()
                 for row, e in enumerate(mb):  # right padding: a row's first len(e.ids) positions are its own
                     i = index[id(e)]
                     out[i] = _unexpand(
-                        lp[row, : len(e.ids)].tolist(), samples[i].input_ids, e.ids, self.image_token_id
+                        values[row, : len(e.ids)].tolist(), samples[i].input_ids, e.ids, self.image_token_id
                     )
         finally:
             self.model.train()

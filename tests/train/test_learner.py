@@ -105,3 +105,20 @@ def test_batched_logprobs_equal_one_sample_at_a_time(tiny_model_dir, demo_sample
     alone, batched = group.logprobs(samples, 1), group.logprobs(samples, 4)
     for a, b in zip(alone, batched, strict=True):
         assert len(a) == len(b) and max(abs(x - y) for x, y in zip(a, b)) < 1e-4
+
+
+def test_batched_critic_values_equal_one_sample_at_a_time(tiny_model_dir, demo_samples):
+    """The critic's values go through the same length-sorted, right-padded micro-batches as the logprobs. The
+    value head starts at zero, so it is given random weights first, or any alignment bug would pass."""
+    from agentrl.train.ppo.critic import CriticWorker
+
+    group = LearnerGroup(
+        str(tiny_model_dir), LearnerConfig(local=True), OptimConfig(), 1, worker_cls=CriticWorker
+    )
+    torch.manual_seed(0)
+    torch.nn.init.normal_(group.workers[0].model.value_head.weight)
+    samples = demo_samples[:10]
+    alone, batched = group.values(samples, 1), group.values(samples, 4)
+    assert len({round(v, 3) for v in alone[0]}) > 10  # the values vary along a sequence
+    for a, b, s in zip(alone, batched, samples, strict=True):
+        assert len(a) == len(b) == len(s.input_ids) and max(abs(x - y) for x, y in zip(a, b)) < 1e-4

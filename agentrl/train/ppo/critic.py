@@ -49,26 +49,9 @@ class CriticWorker(LearnerWorker):
     def _loss_inputs(self, batch: Any) -> tuple[torch.Tensor, Any]:
         return self._forward(batch), batch  # values at every position (the value head is cheap)
 
-    @torch.no_grad()
     def values(self, samples: list[Any], micro_batch_size: int) -> list[list[float]]:
-        """V per token, aligned with each sample's unexpanded input_ids (image pads get 0)."""
-        from agentrl.train.batch import collate, expand_sample
-        from agentrl.train.worker import _unexpand
-
-        self.model.eval()
-        out = []
-        try:
-            for s in samples:
-                e = expand_sample(s, self.processor, self.image_token_id)
-                v = (
-                    self._forward(collate([e], self.pad_id, self.image_token_id, self.video_token_id))[0]
-                    .float()
-                    .cpu()
-                )
-                out.append(_unexpand(v.tolist(), s.input_ids, e.ids, self.image_token_id))
-        finally:
-            self.model.train()
-        return out
+        """V per token, aligned with each sample's unexpanded input_ids, batched like the policy's logprobs."""
+        return self.per_token(samples, micro_batch_size, self._forward)
 
     def _write_weights(self, sd: dict[str, torch.Tensor], d: Path) -> None:
         save_file({k: v.contiguous() for k, v in sd.items()}, str(d / CRITIC_FILE))
