@@ -11,6 +11,12 @@ played by the tiny model SFT'd on expert demonstrations, so lengths vary as a le
 Each engine (vLLM-CPU here, HFEngine) serves both loops in turn. ratio = async env-steps/s over sync
 env-steps/s (alternating runs, medians) for the first engine, vLLM: its continuous batching lets a request
 join a running batch, which is what an async collector needs; HFEngine's ratio is reported beside it.
+
+Two ceilings come with each engine's figures, from the lock-step runs' rounds: `batch / live` (what async
+would gain if a generate call cost the same for any number of requests: lock-step rounds hold `live`
+episodes on average, async always `batch`), and `ratio_if_always_full_rounds` (async env-steps/s if every
+round held all `batch` episodes at the cost this engine really has for such a round, resets free, over
+lock-step's). The second is the most any async loop could get from this engine on this machine.
 """
 
 from __future__ import annotations
@@ -27,16 +33,18 @@ from _common import RESULTS, build_sft_model, machine
 TASK = "agentrl/toy.click-sequence-v0"
 
 
-async def run_sync(engine, tok, agent_cfg, workers, tasks, batch: int) -> tuple[int, float, int]:
+async def run_sync(
+    engine, tok, agent_cfg, workers, tasks, batch: int
+) -> tuple[int, float, list[tuple[int, float]]]:
     """Lock-step batches: generate for all live episodes together, then step all of them. Returns env steps,
-    seconds and rounds (one batched generation each)."""
+    seconds and the rounds (one batched generation and env step each) as (live episodes, seconds)."""
     from rollout.actors import RayEnvSlot
     from rollout.agent import ReActAgent
     from rollout.engines.base import GenerationRequest
     from rollout.trajectory import Trajectory
 
     slots = [RayEnvSlot(w, s) for w in workers for s in range(batch // len(workers))]
-    steps = rounds = 0
+    steps, rounds = 0, []
     t0 = time.perf_counter()
     for b in range(0, len(tasks), batch):
         group = tasks[b : b + batch]
@@ -50,6 +58,7 @@ async def run_sync(engine, tok, agent_cfg, workers, tasks, batch: int) -> tuple[
         for _ in range(agent_cfg.max_steps):
             if not live:
                 break
+            r0 = time.perf_counter()
             prompts = [a.prompt() for _, _, a in live]
             results = await asyncio.gather(
                 *[
@@ -62,13 +71,14 @@ async def run_sync(engine, tok, agent_cfg, workers, tasks, batch: int) -> tuple[
                 *[slots[i].step(p.env_input) for (i, _, _), p in zip(live, parsed, strict=True)]
             )
             steps += len(live)
-            rounds += 1
+            n_live = len(live)
             nxt = []
             for (i, t, a), (obs, _r, term, trunc, info) in zip(live, outs, strict=True):
                 if not (term or trunc):
                     a.observe(t, obs, info)
                     nxt.append((i, t, a))
             live = nxt
+            rounds.append((n_live, time.perf_counter() - r0))
     return steps, time.perf_counter() - t0, rounds
 
 
@@ -88,7 +98,7 @@ def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> d
 
     rates: dict[str, list[float]] = {"sync": [], "async": []}
     raw: list[dict] = []
-    live_per_round: list[float] = []
+    rounds: list[tuple[int, float]] = []
 
     async def runs() -> None:
         workers = [actor.remote(batch // 2) for _ in range(2)]
@@ -98,10 +108,10 @@ def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> d
             await run_sync(engine, tok, agent, workers, warm, batch)
             await run_async(collector, warm)
             for _ in range(repeats):
-                steps, dt, rounds = await run_sync(engine, tok, agent, workers, tasks, batch)
+                steps, dt, log = await run_sync(engine, tok, agent, workers, tasks, batch)
                 rates["sync"].append(steps / dt)
-                live_per_round.append(steps / rounds)
-                raw.append({"mode": "sync", "env_steps": steps, "seconds": dt, "rounds": rounds})
+                rounds.extend(log)
+                raw.append({"mode": "sync", "env_steps": steps, "seconds": dt, "rounds": len(log)})
                 steps, dt = await run_async(collector, tasks)
                 rates["async"].append(steps / dt)
                 raw.append({"mode": "async", "env_steps": steps, "seconds": dt})
@@ -113,12 +123,20 @@ def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> d
 
     asyncio.run(runs())
     sync, asyn = statistics.median(rates["sync"]), statistics.median(rates["async"])
-    # If a generate call cost the same for any batch size, async (always `batch` live) would beat lock-step
-    # (on average `live` per round) by batch / live: the ceiling this engine's cost per request lowers.
-    ceiling = batch / statistics.mean(live_per_round)
+    live = statistics.mean(n for n, _ in rounds)
+    full = [dt for n, dt in rounds if n == batch]  # every batch's first round has all episodes live
+    # Two ceilings for any async loop on this engine: if a call cost the same at any batch size, it would beat
+    # lock-step (on average `live` per round) by batch / live; with this engine's real cost of a full round
+    # (generate + env step for `batch` episodes, measured in the lock-step runs) and resets free, it would
+    # make batch / that many env-steps/s.
+    full_round_s = statistics.median(full)
     return {"engine": type(engine).__name__, "runs": raw, "sync_env_steps_per_s": sync,
-            "async_env_steps_per_s": asyn, "ratio": asyn / sync, "sync_live_per_round": batch / ceiling,
-            "ratio_if_calls_cost_the_same_at_any_batch": ceiling}  # fmt: skip
+            "async_env_steps_per_s": asyn, "ratio": asyn / sync, "sync_live_per_round": live,
+            "ratio_if_calls_cost_the_same_at_any_batch": batch / live,
+            "full_round_s": full_round_s,
+            "ratio_if_always_full_rounds": batch / full_round_s / sync,
+            "sync_round_s_by_live": {n: statistics.median(dt for m, dt in rounds if m == n)
+                                     for n in sorted({n for n, _ in rounds})}}  # fmt: skip
 
 
 def main() -> None:
