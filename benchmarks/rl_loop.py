@@ -2,7 +2,8 @@
 a synchronous collect-then-train loop, same model, tasks, batch size and iterations, in one run.
 
 Reports wall time per PPO iteration split into generation, env, learner update and weight sync, iterations
-per hour, and held-out success after training, for both. ratio = async iterations/hour over sync.
+per hour, and held-out success after training, for both. ratio = async iterations/hour over sync;
+ratio_if_rollouts_hidden = sync's iteration over sync's update + weight sync, the most overlap can give.
 
     .venv/bin/python benchmarks/rl_loop.py [--model SFT_DIR] [--iterations 8]
 
@@ -64,6 +65,7 @@ def main() -> None:
     args = p.parse_args()
     model = args.model or build_sft_model(args.sft_steps, TASK)
     results = {m: run_mode(model, m, args.iterations) for m in ("sync", "async")}
+    sync = results["sync"]
     out = {
         "benchmark": "rl_loop", "machine": machine(),
         "task": TASK, "model": str(model), "config": "configs/ppo_tiny.yaml",
@@ -71,6 +73,10 @@ def main() -> None:
         "ratio": results["async"]["iterations_per_hour"] / results["sync"]["iterations_per_hour"],
         "ratio_definition": "async iterations/hour over sync iterations/hour (same batch, tasks, iterations)",
         "target": ">= 1.5 with no loss of final success",
+        # The most overlap can give: an async iteration no shorter than sync's learner update and weight sync
+        # (rollouts wholly hidden, nothing slowed by sharing the machine).
+        "ratio_if_rollouts_hidden": sync["iteration_s_mean"]
+        / (sync["split_mean_s"]["learner_update"] + sync["split_mean_s"]["weight_sync"]),
     }  # fmt: skip
     path = RESULTS / "rl_loop.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ class PPOConfig(StrictModel):
         return self.estimator != "grpo"
 
     @model_validator(mode="after")
-    def _check_colocation(self) -> PPOConfig:
+    def _check_fields_together(self) -> PPOConfig:
         if self.agent.sampling.temperature <= 0:
             raise ValueError(
                 f"agent.sampling.temperature={self.agent.sampling.temperature:g}: PPO needs a sampling policy, "
