@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from agentrl.config import StrictModel, dump_config
 from agentrl.data.fs import StoreURL
@@ -58,6 +58,7 @@ class RolloutPool(StrictModel):
     tasks: list[str] = ["agentrl/toy.click-target-v0"]
     seed_start: int = 0
     group_size: int = 1  # episodes per (task, seed): GRPO groups
+    seed_count: int = Field(0, ge=0)  # 0: a new seed for every group; n > 0: groups cycle over n seeds
     min_batch: int = 16  # trajectories in the pool before an update starts
     max_batch: int = 64  # at most this many are used per update
 
@@ -124,12 +125,14 @@ class PPOConfig(StrictModel):
 
 
 def train_tasks(pool: RolloutPool, start_index: int = 0) -> Iterator[Task]:
-    """Endless (env id, seed) stream: each seed `group_size` times, tasks round-robin."""
+    """Endless (env id, seed) stream: each seed `group_size` times, tasks round-robin; with `seed_count` the
+    groups cycle over that many seeds (a fixed training set) instead of drawing new ones."""
     for i in itertools.count(start_index):
-        seed = pool.seed_start + i // pool.group_size
+        group = i // pool.group_size
+        seed = pool.seed_start + (group % pool.seed_count if pool.seed_count else group)
         if seed >= EVAL_SEED_START:
             raise RuntimeError("training seeds ran into the held-out range")
-        yield pool.tasks[(i // pool.group_size) % len(pool.tasks)], seed
+        yield pool.tasks[group % len(pool.tasks)], seed
 
 
 class _Pool:
