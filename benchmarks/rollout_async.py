@@ -44,7 +44,7 @@ async def run_sync(
     from rollout.trajectory import Trajectory
 
     slots = [RayEnvSlot(w, s) for w in workers for s in range(batch // len(workers))]
-    steps, rounds = 0, []
+    rounds: list[tuple[int, float]] = []
     t0 = time.perf_counter()
     for b in range(0, len(tasks), batch):
         group = tasks[b : b + batch]
@@ -70,7 +70,6 @@ async def run_sync(
             outs = await asyncio.gather(
                 *[slots[i].step(p.env_input) for (i, _, _), p in zip(live, parsed, strict=True)]
             )
-            steps += len(live)
             n_live = len(live)
             nxt = []
             for (i, t, a), (obs, _r, term, trunc, info) in zip(live, outs, strict=True):
@@ -79,7 +78,7 @@ async def run_sync(
                     nxt.append((i, t, a))
             live = nxt
             rounds.append((n_live, time.perf_counter() - r0))
-    return steps, time.perf_counter() - t0, rounds
+    return sum(n for n, _ in rounds), time.perf_counter() - t0, rounds
 
 
 async def run_async(collector, tasks) -> tuple[int, float]:

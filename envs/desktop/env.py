@@ -72,7 +72,7 @@ class DesktopEnv(GUIEnv):
         try:
             return self._act(action)
         except EnvFault as e:
-            if "X server" not in str(e) and self.desktop.x_server_died():
+            if self.desktop.x_server_died():  # immediate when the server is gone already
                 raise EnvFault("X server died") from e  # name the cause, not its first symptom
             raise
 
