@@ -93,8 +93,8 @@ def main() -> None:
         "concurrent_requests": N, "new_tokens": NEW_TOKENS, "image": "160x210 (48 image tokens)",
         "hf_engine": r["hf"], "vllm_engine": r["vllm"],
         "ratio": r["vllm"]["tokens_per_s"] / r["hf"]["tokens_per_s"],
-        "ratio_definition": "vLLM tokens/s over HFEngine tokens/s; EngineConfig kind=auto picks HFEngine on CPU "
-                            "when this is below 1, vLLM on GPU",
+        "ratio_definition": "vLLM tokens/s over HFEngine tokens/s (EngineConfig kind=auto: vLLM on GPU, HFEngine "
+                            "on CPU; its docstring says why)",
     }  # fmt: skip
     (RESULTS / "engines.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

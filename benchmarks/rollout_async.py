@@ -17,6 +17,10 @@ would gain if a generate call cost the same for any number of requests: lock-ste
 episodes on average, async always `batch`), and `ratio_if_always_full_rounds` (async env-steps/s if every
 round held all `batch` episodes at the cost this engine really has for such a round, resets free, over
 lock-step's). The second is the most any async loop could get from this engine on this machine.
+
+Every timed run replays the same seeds, so the engine's caches are cleared before each (vLLM's prefix KV,
+encoder outputs and processed images): otherwise a run reuses the previous run's first screenshots and
+prompts, which flattered the async runs (they followed a lock-step run of the same tasks) by up to 1.3x.
 """
 
 from __future__ import annotations
@@ -89,6 +93,13 @@ async def run_async(collector, tasks) -> tuple[int, float]:
     return steps, time.perf_counter() - t0
 
 
+async def cold(engine) -> None:
+    """Every timed run replays the same tasks; clear the engine's caches (vLLM: prefix KV, encoder outputs,
+    processed images) so no run reuses another's first screenshots and prompts."""
+    if hasattr(engine, "clear_caches"):
+        await engine.clear_caches()
+
+
 def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> dict:
     """Alternating sync/async runs on one engine, in one event loop (vLLM's AsyncLLM is bound to the loop
     it first served). Both loops keep their env workers across runs and are warmed first by one untimed
@@ -107,10 +118,12 @@ def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> d
             await run_sync(engine, tok, agent, workers, warm, batch)
             await run_async(collector, warm)
             for _ in range(repeats):
+                await cold(engine)
                 steps, dt, log = await run_sync(engine, tok, agent, workers, tasks, batch)
                 rates["sync"].append(steps / dt)
                 rounds.extend(log)
                 raw.append({"mode": "sync", "env_steps": steps, "seconds": dt, "rounds": len(log)})
+                await cold(engine)
                 steps, dt = await run_async(collector, tasks)
                 rates["async"].append(steps / dt)
                 raw.append({"mode": "async", "env_steps": steps, "seconds": dt})
@@ -145,6 +158,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--engines", default="vllm,hf", help="comma-separated: each measured in turn")
+    p.add_argument("--cpu-threads", type=int, default=1, help="vLLM on a CPU: EngineConfig.cpu_threads")
     args = p.parse_args()
 
     from agentrl.launch.ray_init import RayConfig, init_ray
@@ -164,13 +178,22 @@ def main() -> None:
     actor = env_worker_actor(num_cpus=0.25)
     per_engine = {}
     for kind in args.engines.split(","):
-        engine = make_engine(EngineConfig(kind=kind, model=model, batch_wait_s=0.005, max_model_len=2048))
+        engine = make_engine(
+            EngineConfig(
+                kind=kind,
+                model=model,
+                batch_wait_s=0.005,
+                max_model_len=2048,
+                cpu_threads=args.cpu_threads,
+            )
+        )
         per_engine[kind] = measure(engine, tok, agent, cc, actor, tasks, args.batch, args.repeats)
         print(kind, json.dumps({k: v for k, v in per_engine[kind].items() if k != "runs"}), flush=True)
     head = per_engine[args.engines.split(",")[0]]
     out = {
         "benchmark": "rollout_async", "machine": machine(), "task": TASK, "model": model,
-        "episodes": args.episodes, "batch_or_in_flight": args.batch, "engines": per_engine,
+        "episodes": args.episodes, "batch_or_in_flight": args.batch, "vllm_cpu_threads": args.cpu_threads,
+        "engines": per_engine,
         "sync_env_steps_per_s": head["sync_env_steps_per_s"], "async_env_steps_per_s": head["async_env_steps_per_s"],
         "ratio": head["ratio"],
         "ratio_definition": f"async collector env-steps/s over synchronous lock-step batches, medians, same engine "
