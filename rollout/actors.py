@@ -8,6 +8,7 @@ actor, so many episodes' requests share one engine concurrently. Only `Generatio
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from pathlib import Path
@@ -86,20 +87,34 @@ class EngineActor:
         await self.engine.shutdown()
 
 
-class RayEnvSlot:
-    """`EnvLike` for one slot of an EnvWorker actor."""
+class EnvWorkerHung(RuntimeError):
+    """An env worker call did not return in time (a browser or X call that never answers)."""
 
-    def __init__(self, worker: Any, slot: int) -> None:
-        self.worker, self.slot = worker, slot
+
+class RayEnvSlot:
+    """`EnvLike` for one slot of an EnvWorker actor. With `timeout_s`, a call that does not return in time
+    raises EnvWorkerHung: the worker runs one call at a time, so a hung call would hold every later one."""
+
+    def __init__(self, worker: Any, slot: int, timeout_s: float | None = None) -> None:
+        self.worker, self.slot, self.timeout_s = worker, slot, timeout_s
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        ref = getattr(self.worker, name).remote(self.slot, *args)
+        try:
+            return await asyncio.wait_for(ref, self.timeout_s)
+        except TimeoutError:
+            raise EnvWorkerHung(
+                f"env worker hung: {name} did not return within {self.timeout_s:g} s"
+            ) from None
 
     async def reset(self, env_id: str, seed: int):
-        return await self.worker.reset.remote(self.slot, env_id, seed)
+        return await self._call("reset", env_id, seed)
 
     async def step(self, action: Action | str):
-        return await self.worker.step.remote(self.slot, action)
+        return await self._call("step", action)
 
     async def expert_action(self) -> str:
-        return await self.worker.expert_action.remote(self.slot)
+        return await self._call("expert_action")
 
 
 class RayEngineClient:

@@ -2,8 +2,8 @@
 
 Nothing waits on the slowest episode: each episode holds one env slot and awaits the shared engine; when it
 ends, its slot takes the next task. Faults stay local and are never lost silently — an engine error or
-timeout ends that episode with status "error"; an env worker that dies is restarted and its episodes are
-retried (up to `max_retries`), then recorded with status "aborted"; an episode over its time limit is
+timeout ends that episode with status "error"; an env worker that dies, or hangs (a call over
+`env_call_timeout_s`), is restarted and its episodes are retried (up to `max_retries`), then recorded with status "aborted"; an episode over its time limit is
 recorded "aborted" too. Every turn records the policy version that generated it, so episodes may span
 weight updates (partial rollouts).
 """
@@ -17,7 +17,7 @@ from typing import Any
 import ray
 
 from agentrl.config import StrictModel
-from rollout.actors import RayEnvSlot, env_worker_actor
+from rollout.actors import EnvWorkerHung, RayEnvSlot, env_worker_actor
 from rollout.agent import AgentConfig
 from rollout.episode import EngineLike, run_episode
 from rollout.trajectory import Trajectory
@@ -30,6 +30,8 @@ class CollectorConfig(StrictModel):
     envs_per_worker: int = 4
     max_in_flight: int = 8  # episodes running at once (at most env_workers * envs_per_worker)
     request_timeout_s: float = 120.0
+    # an env reset/step that takes longer means its worker hung: the worker is restarted, the episode retried
+    env_call_timeout_s: float = 120.0
     episode_timeout_s: float = 600.0
     max_retries: int = 1  # re-runs of an episode whose env worker died
     worker_num_cpus: float = 0.25
@@ -79,7 +81,7 @@ class Collector:
         for attempt in range(self.cfg.max_retries + 1):
             meta = {**meta, "attempt": attempt}
             generation = self._generation[w]
-            env = RayEnvSlot(self.workers[w], s)
+            env = RayEnvSlot(self.workers[w], s, self.cfg.env_call_timeout_s)
             try:
                 return await asyncio.wait_for(
                     run_episode(
@@ -98,6 +100,9 @@ class Collector:
                 )
             except ray.exceptions.RayActorError as e:
                 last = f"env worker died: {str(e).splitlines()[0][:200]}"
+                self._restart(w, generation)
+            except EnvWorkerHung as e:
+                last = str(e)
                 self._restart(w, generation)
             except TimeoutError:
                 return Trajectory(

@@ -8,6 +8,7 @@ async collector's benchmark uses it). A wrong click ends the episode with reward
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,11 @@ class ToyClickEnv(GUIEnv):
         sequence: tuple[int, ...] = (1,),
         size: int = 160,
         max_steps: int = 8,
+        reset_delay_s: float = 0.0,  # every reset first sleeps this long (tests: an env worker that hangs)
         **kwargs: Any,
     ) -> None:
         super().__init__(width=size, height=size, max_steps=max_steps, **kwargs)
+        self.reset_delay_s = reset_delay_s
         if not 1 <= min_buttons <= max_buttons <= len(LABELS):
             raise ValueError(f"min_buttons/max_buttons: need 1 <= min <= max <= {len(LABELS)}")
         self.min_buttons, self.max_buttons = min_buttons, max_buttons
@@ -42,6 +45,8 @@ class ToyClickEnv(GUIEnv):
         self.failed = False
 
     def _reset_task(self, seed: int, options: dict[str, Any]) -> str:
+        if self.reset_delay_s > 0:
+            time.sleep(self.reset_delay_s)
         rng = random.Random(seed)
         n = rng.randint(self.min_buttons, self.max_buttons)
         labels = rng.sample(LABELS, n)

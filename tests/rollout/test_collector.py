@@ -122,3 +122,21 @@ def test_episode_time_limit_aborts_with_reason(ray_local, engine, tiny_tokenizer
     trajs = _collect(Collector(Delayed(engine, [1], 5.0), tiny_tokenizer, AGENT, cfg), [(ENV, 0), (ENV, 1)])
     by_seed = {t.seed: t for t in trajs}
     assert by_seed[1].status == "aborted" and "episode time limit" in by_seed[1].reason
+
+
+def test_hung_env_worker_is_restarted_and_its_episodes_recorded(ray_local, engine, tiny_tokenizer):
+    # every reset sleeps 60 s (as a browser call that never answers would block its worker): each call
+    # times out after 1 s, the worker is restarted, the episode retried once, then recorded aborted
+    cfg = CollectorConfig(
+        env_workers=1,
+        envs_per_worker=2,
+        max_retries=1,
+        env_call_timeout_s=1.0,
+        env_kwargs={"reset_delay_s": 60},
+    )
+    collector = Collector(engine, tiny_tokenizer, AGENT, cfg)
+    trajs = _collect(collector, [(ENV, 0), (ENV, 1)])
+    assert sorted(t.seed for t in trajs) == [0, 1]  # none lost
+    assert collector.restarts >= 1
+    for t in trajs:
+        assert t.status == "aborted" and "env worker hung: reset did not return within 1 s" in t.reason
