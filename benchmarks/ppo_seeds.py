@@ -23,8 +23,6 @@ import time
 
 from _common import RESULTS, machine
 
-EVAL_SEED_START = 1_000_000
-
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,6 +46,7 @@ def main() -> None:
     from agentrl.train.group import LearnerGroup
     from agentrl.train.ppo.advantages import AdvantageConfig
     from agentrl.train.ppo.batch import RewardShaping, StalenessConfig, build
+    from agentrl.train.ppo.loop import EVAL_SEED_START
     from rollout.agent import AgentConfig
     from rollout.collector import Collector, CollectorConfig
     from rollout.engines.base import SamplingConfig
