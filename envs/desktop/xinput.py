@@ -1,11 +1,16 @@
 """Real input through the XTEST extension: the apps receive the same events a person's mouse and keyboard make.
 
 Typing maps each character to a keycode of the server's keyboard map (with Shift where needed); characters
-the map lacks are bound to a spare keycode first, as xdotool does. Hotkeys take UI-TARS key names
-("ctrl s", "ctrl+shift+z", "enter", "pagedown", "f5").
+the map lacks are bound to spare keycodes first, as xdotool does, but all of a text's missing characters at
+once and before its first key event: clients learn of a remap through MappingNotify and refetch the map,
+and a run of remaps interleaved with key presses let a busy client (Tk) read a stale map and drop
+characters. A text with more such characters than spare keycodes is typed in chunks. Hotkeys take
+UI-TARS key names ("ctrl s", "ctrl+shift+z", "enter", "pagedown", "f5").
 """
 
 from __future__ import annotations
+
+import time
 
 from Xlib import XK, X, error
 from Xlib.ext import xtest
@@ -29,8 +34,19 @@ SCROLL_BUTTONS = {"up": 4, "down": 5, "left": 6, "right": 7}
 
 
 class XInput:
-    def __init__(self, conn: XConnection, scroll_clicks: int = 3) -> None:
+    def __init__(
+        self,
+        conn: XConnection,
+        scroll_clicks: int = 3,
+        remap_settle_s: float = 0.05,
+        reuse_settle_s: float = 0.5,
+    ) -> None:
         self.conn = conn
+        # Xlib refetches the map when it *reads* a MappingNotify, not when the app reaches it in its queue:
+        # after a remap clients need a moment to refetch, and before a code is rebound within one text the
+        # keys typed with it must have been read, or the client looks them up in the newer map.
+        self.remap_settle_s = remap_settle_s
+        self.reuse_settle_s = reuse_settle_s
         self.d = conn.display
         self.scroll_clicks = scroll_clicks
         self._keymap: dict[int, tuple[int, bool]] = {}  # keysym -> (keycode, needs shift)
@@ -81,19 +97,41 @@ class XInput:
 
     # -- keyboard ---------------------------------------------------------------------------------------
     def type_text(self, text: str) -> None:
-        for ch in text:
-            code, shift = self._code_for(_char_keysym(ch))
-            self._tap(code, [self._shift] if shift else [])
-        self.conn.sync()
+        syms = [_char_keysym(ch) for ch in text]
+        for i, chunk in enumerate(self._chunks_within_spares(syms)):
+            if i:  # this chunk rebinds codes the last one typed with: let the client read those keys first
+                time.sleep(self.reuse_settle_s)
+            self._bind(chunk)
+            for sym in chunk:
+                code, shift = self._keymap[sym]
+                self._tap(code, [self._shift] if shift else [])
+            self.conn.sync()
+
+    def _chunks_within_spares(self, syms: list[int]) -> list[list[int]]:
+        """Split `syms` so that no chunk needs more spare keycodes than the server has."""
+        spare = set(self._spare)
+        chunks: list[list[int]] = [[]]
+        needs_spare: set[int] = set()  # keysyms of the current chunk that live (or will) on a spare code
+        for sym in syms:
+            on_spare = sym not in self._keymap or self._keymap[sym][0] in spare
+            if on_spare and sym not in needs_spare:
+                if len(needs_spare) == len(spare) and chunks[-1]:
+                    chunks.append([])
+                    needs_spare = set()
+                needs_spare.add(sym)
+            chunks[-1].append(sym)
+        return chunks
 
     def hotkey(self, spec: str) -> None:
         """Press the keys of `spec` ("ctrl s", "ctrl+shift+z", "Return") together, then release them."""
         names = [n for n in spec.replace("+", " ").split() if n] if spec.strip() != "+" else ["plus"]
         if not names:
             raise ActionError("hotkey needs at least one key name")
+        syms = [_name_keysym(name) for name in names]
+        self._bind(syms)
         codes = []
-        for name in names:
-            code, shift = self._code_for(_name_keysym(name))
+        for sym in syms:
+            code, shift = self._keymap[sym]
             if shift and self._shift not in codes:
                 codes.append(self._shift)
             codes.append(code)
@@ -111,22 +149,37 @@ class XInput:
         for m in reversed(modifiers):
             xtest.fake_input(self.d, X.KeyRelease, m)
 
-    def _code_for(self, keysym: int) -> tuple[int, bool]:
-        if keysym in self._keymap:
-            return self._keymap[keysym]
-        if not self._spare:
-            raise ActionError(f"no spare keycode to type keysym {keysym:#x}")
-        code = self._spare.pop(0)
-        self._spare.append(code)  # spare keycodes are reused round robin
-        for old in [k for k, (c, _) in self._keymap.items() if c == code]:
+    def _bind(self, syms: list[int]) -> None:
+        """Bind every keysym of `syms` the map lacks to a spare keycode: one request per run of adjacent
+        keycodes, then a round trip and a short settle, all before the first key event that needs them."""
+        missing = list(dict.fromkeys(s for s in syms if s not in self._keymap))
+        if not missing:
+            return
+        if len(missing) > len(self._spare):
+            raise ActionError(f"too many distinct unmapped characters at once ({len(missing)}); type fewer")
+        keep = {self._keymap[s][0] for s in syms if s in self._keymap}  # codes this text still needs
+        codes = [c for c in self._spare if c not in keep][: len(missing)]
+        if len(codes) < len(missing):
+            raise ActionError(f"no spare keycode to type keysym {missing[-1]:#x}")
+        self._spare = [c for c in self._spare if c not in codes] + codes  # reused round robin
+        for old in [k for k, (c, _) in self._keymap.items() if c in codes]:
             del self._keymap[old]
+        pairs = sorted(zip(codes, missing, strict=True))
+        runs: list[list[tuple[int, int]]] = []
+        for code, sym in pairs:
+            if runs and runs[-1][-1][0] == code - 1:
+                runs[-1].append((code, sym))
+            else:
+                runs.append([(code, sym)])
         try:
-            self.d.change_keyboard_mapping(code, [(keysym, keysym)])
+            for run in runs:
+                self.d.change_keyboard_mapping(run[0][0], [(sym, sym) for _, sym in run])
             self.conn.sync()
         except error.XError as e:
-            raise EnvFault(f"X server: cannot remap keycode {code}: {e}") from e
-        self._keymap[keysym] = (code, False)
-        return code, False
+            raise EnvFault(f"X server: cannot remap keycodes {codes}: {e}") from e
+        for code, sym in pairs:
+            self._keymap[sym] = (code, False)
+        time.sleep(self.remap_settle_s)
 
 
 def _char_keysym(ch: str) -> int:

@@ -86,6 +86,18 @@ def test_typing_hotkeys_and_unicode_reach_the_app(editor):
     assert "unknown key 'nosuchkey'" in info["action_error"]
 
 
+def test_typing_more_unmapped_characters_than_spare_keycodes(editor):
+    """Characters the keyboard map lacks are bound to spare keycodes before typing; a text needing more
+    than the server has is typed in chunks, and no character is dropped or typed as another."""
+    editor.reset(seed=5)
+    text = next(e for e in editor.view.elements if e.name == "text")
+    spare = len(editor.desktop.input._spare)
+    content = "".join(chr(0x410 + i) for i in range(spare + 5)) + " αβγ ä€"
+    editor.step(f"click(start_box='({text.center[0]},{text.center[1]})')")
+    editor.step(f"type(content='{content}')")
+    assert editor.view.state("editor")["text"] == content
+
+
 def test_drag_selects_and_scroll_moves_the_view(editor):
     editor.reset(seed=4)
     text = next(e for e in editor.view.elements if e.name == "text")
