@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentrl.eval.stats import fisher_exact
 from agentrl.flywheel.config import FlywheelConfig
 
 BASELINES = ("random_click", "best_fixed_click", "expert")
+SIGNIFICANCE = 0.05
 
 
 def _mean(values: list[float]) -> float:
@@ -34,7 +36,10 @@ def points(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> list[dict
 
 def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per suite (domain): the mean success of each evaluated checkpoint over the suite's tasks, the
-    baselines' means, and the two verdicts DESIGN asks for."""
+    baselines' means, and the verdicts DESIGN asks for. A verdict holds only when the checkpoint is higher
+    and Fisher's exact test (two-sided, on the suite's pooled episodes) gives p < 0.05: at tens of
+    episodes a few points are noise. The checkpoint compared is the best of its kind (the p-value is
+    therefore a little optimistic), and the comparison says which."""
     base = next(
         (
             e["summary"]["baselines"]
@@ -53,27 +58,49 @@ def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[
             rows.append({"iteration": p["iteration"], "checkpoint": p["checkpoint"], "mean": _mean(rates),
                          "tasks": {t: p["success"].get(t) for t in tasks}})  # fmt: skip
         floors = {b: _mean([base[t][b] for t in tasks if t in base]) for b in BASELINES} if base else {}
-        best_fixed = floors.get("best_fixed_click", float("nan"))
-        sft = [r["mean"] for r in rows if r["checkpoint"] == "sft"]
+        n = cfg.eval.episodes_per_task * len(tasks)  # episodes behind every row's and floor's mean
+        floor = ("best fixed click", floors.get("best_fixed_click", float("nan")))
+        sft = [r for r in rows if r["checkpoint"] == "sft"]
         rl = [r for r in rows if r["checkpoint"] in ("merged", f"ppo-{domain}")]
-        verdicts = {
-            "sft_above_best_fixed_click": bool(sft) and max(sft) > best_fixed,
-            "rl_above_its_sft_start": any(
-                r["mean"]
-                > next(
-                    (
-                        s["mean"]
-                        for s in rows
-                        if s["checkpoint"] == "sft" and s["iteration"] == r["iteration"]
-                    ),
-                    1.0,
-                )
-                for r in rl
+        pairs = [(r, next((s for s in sft if s["iteration"] == r["iteration"]), None)) for r in rl]
+        start_pairs = [(r, s) for r, s in pairs if s is not None]
+        best_gain = max(start_pairs, key=lambda rs: rs[0]["mean"] - rs[1]["mean"], default=None)
+        comparisons = {
+            "sft_above_best_fixed_click": _compare(_best(sft), floor, n),
+            "rl_above_its_sft_start": _compare(
+                best_gain and best_gain[0],
+                best_gain and (f"{best_gain[1]['iteration']}/sft", best_gain[1]["mean"]),
+                n,
             ),
-            "rl_above_best_fixed_click": any(r["mean"] > best_fixed for r in rl),
+            "rl_above_best_fixed_click": _compare(_best(rl), floor, n),
         }
-        suites[domain] = {"rows": rows, "baselines": floors, "verdicts": verdicts, "tasks": tasks}
+        verdicts = {k: c["significant"] for k, c in comparisons.items()}
+        suites[domain] = {"rows": rows, "baselines": floors, "verdicts": verdicts, "comparisons": comparisons,
+                          "episodes": n, "tasks": tasks}  # fmt: skip
     return suites
+
+
+def _best(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(rows, key=lambda r: r["mean"], default=None)
+
+
+def _compare(row: dict[str, Any] | None, other: tuple[str, float] | None, n: int) -> dict[str, Any]:
+    """`row`'s mean against `other` (name, mean), both over `n` episodes: counts, p-value, verdict."""
+    if row is None or other is None or other[1] != other[1] or row["mean"] != row["mean"]:
+        return {"significant": False, "higher": False, "p_value": None, "compared": None}
+    k1, k2 = round(row["mean"] * n), round(other[1] * n)
+    p = fisher_exact(k1, n, k2, n)
+    return {
+        "significant": k1 > k2 and p < SIGNIFICANCE, "higher": k1 > k2, "p_value": p, "episodes": n,
+        "compared": f"{row['iteration']}/{row['checkpoint']} {k1}/{n} vs {other[0]} {k2}/{n}",
+    }  # fmt: skip
+
+
+def _verdict_text(c: dict[str, Any]) -> str:
+    if c["p_value"] is None:
+        return "no (nothing to compare)"
+    word = "yes" if c["significant"] else ("within noise" if c["higher"] else "no")
+    return f"{word} ({c['compared']}, Fisher p = {c['p_value']:.2g})"
 
 
 def v1_fractions(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[int, float]:
@@ -114,7 +141,7 @@ def _markdown(suites: dict[str, Any], v1: dict[int, float], entries: dict[str, d
         for b, v in s["baselines"].items():
             lines.append(f"| – | {b.replace('_', ' ')} | {_pct(v)} | |")
         lines += [""] + [
-            f"- {k.replace('_', ' ')}: **{'yes' if v else 'no'}**" for k, v in s["verdicts"].items()
+            f"- {k.replace('_', ' ')}: **{_verdict_text(c)}**" for k, c in s["comparisons"].items()
         ]
         lines.append("")
     lines += ["## V=1 fraction of the model's own samples (rejection sampling)", ""]
@@ -175,7 +202,8 @@ def _html(suites: dict[str, Any], v1: dict[int, float], entries: dict[str, dict[
             body.append(f"<tr class='base'><td>–</td><td>{b.replace('_', ' ')}</td><td>{_pct(v)}</td></tr>")
         body.append("</table><ul>")
         body += [
-            f"<li>{k.replace('_', ' ')}: <b>{'yes' if v else 'no'}</b></li>" for k, v in s["verdicts"].items()
+            f"<li>{k.replace('_', ' ')}: <b>{html.escape(_verdict_text(c))}</b></li>"
+            for k, c in s["comparisons"].items()
         ]
         body.append("</ul>")
     body.append("<h2>V=1 fraction per iteration</h2><ul>")

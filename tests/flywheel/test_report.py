@@ -1,0 +1,49 @@
+"""The report's verdicts: a checkpoint counts as above a floor or its SFT start only when it is higher and
+Fisher's exact test on the suite's episodes says p < 0.05."""
+
+from __future__ import annotations
+
+from agentrl.flywheel.config import FlywheelConfig
+from agentrl.flywheel.report import suite_rows
+
+TASK = "agentrl/toy.click-target-v0"
+
+
+def _entries(success: dict[str, float], best_fixed: float) -> dict:
+    base = {TASK: {"random_click": 0.1, "best_fixed_click": best_fixed, "expert": 1.0}}
+    checkpoints = {name: {"success": {TASK: rate}} for name, rate in success.items()}
+    return {
+        "0/eval": {
+            "iteration": 0, "stage": "eval", "status": "done",
+            "summary": {"baselines": base, "checkpoints": checkpoints},
+        }
+    }  # fmt: skip
+
+
+def _suite(success: dict[str, float], best_fixed: float, episodes: int = 40) -> dict:
+    cfg = FlywheelConfig(domains={"toy": [TASK]}, eval={"episodes_per_task": episodes})
+    return suite_rows(cfg, _entries(success, best_fixed))["toy"]
+
+
+def test_a_few_points_over_the_floor_are_noise_not_a_yes():
+    s = _suite({"sft": 5 / 40, "ppo-toy": 7 / 40, "merged": 6 / 40}, best_fixed=0.0)
+    c = s["comparisons"]
+    assert c["sft_above_best_fixed_click"]["higher"] and not s["verdicts"]["sft_above_best_fixed_click"]
+    assert 0.05 < c["sft_above_best_fixed_click"]["p_value"] < 0.06  # 5/40 vs 0/40
+    assert s["verdicts"]["rl_above_best_fixed_click"]  # 7/40 vs 0/40: p = 0.012
+    assert c["rl_above_best_fixed_click"]["compared"] == "0/ppo-toy 7/40 vs best fixed click 0/40"
+    assert not s["verdicts"]["rl_above_its_sft_start"] and c["rl_above_its_sft_start"]["higher"]
+
+
+def test_clear_gains_are_yes_and_losses_are_no():
+    s = _suite({"sft": 0.5, "ppo-toy": 0.8, "merged": 0.3}, best_fixed=0.1, episodes=50)
+    assert all(s["verdicts"].values())
+    assert s["comparisons"]["rl_above_its_sft_start"]["compared"] == "0/ppo-toy 40/50 vs 0/sft 25/50"
+    s = _suite({"sft": 0.2, "ppo-toy": 0.1}, best_fixed=0.3)
+    assert not any(s["verdicts"].values()) and not s["comparisons"]["sft_above_best_fixed_click"]["higher"]
+
+
+def test_nothing_evaluated_is_no_verdict():
+    s = _suite({"untrained": 0.0}, best_fixed=0.1)
+    assert not any(s["verdicts"].values())
+    assert all(c["p_value"] is None for c in s["comparisons"].values())
