@@ -35,6 +35,7 @@ def main() -> None:
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--format-penalty", type=float, default=-0.2)
     p.add_argument("--eval-episodes", type=int, default=200)
+    p.add_argument("--lora-r", type=int, default=0, help="train a LoRA adapter of this rank (0: all weights)")
     args = p.parse_args()
 
     import torch
@@ -42,7 +43,7 @@ def main() -> None:
     import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo")
     from agentrl.eval.stats import two_proportion_z, wilson
     from agentrl.launch.ray_init import RayConfig, init_ray
-    from agentrl.train.config import LearnerConfig, OptimConfig
+    from agentrl.train.config import LearnerConfig, LoraSettings, OptimConfig
     from agentrl.train.group import LearnerGroup
     from agentrl.train.ppo.advantages import AdvantageConfig
     from agentrl.train.ppo.batch import RewardShaping, StalenessConfig, build
@@ -62,7 +63,13 @@ def main() -> None:
     train_col = Collector(engine, engine.tokenizer, agent, cc)
     eval_col = Collector(engine, engine.tokenizer, greedy, cc)
     learner = LearnerGroup(
-        args.model, LearnerConfig(local=True), OptimConfig(lr=args.lr, warmup_steps=0), args.iterations
+        args.model,
+        LearnerConfig(
+            local=True,
+            lora=LoraSettings(enabled=args.lora_r > 0, r=max(args.lora_r, 1), alpha=2 * max(args.lora_r, 1)),
+        ),
+        OptimConfig(lr=args.lr, warmup_steps=0),
+        args.iterations,
     )
     adv = AdvantageConfig(estimator="grpo", normalize=True)
     shaping = RewardShaping(format_penalty=args.format_penalty)
