@@ -11,6 +11,7 @@ weight updates (partial rollouts).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
@@ -21,6 +22,8 @@ from rollout.actors import EnvWorkerHung, RayEnvSlot, env_worker_actor
 from rollout.agent import AgentConfig
 from rollout.episode import EngineLike, run_episode
 from rollout.trajectory import Trajectory
+
+log = logging.getLogger(__name__)
 
 Task = tuple[str, int]  # (env id, seed)
 
@@ -65,9 +68,10 @@ class Collector:
                     self._slots.put_nowait((w, s))
         return self._slots
 
-    def _restart(self, w: int, generation: int) -> None:
+    def _restart(self, w: int, generation: int, why: str) -> None:
         if self._generation[w] != generation:  # another episode of this worker restarted it already
             return
+        log.warning("restarting env worker %d: %s", w, why)
         ray.kill(self.workers[w], no_restart=True)
         self.workers[w] = self._new_worker()
         self._generation[w] += 1
@@ -100,10 +104,10 @@ class Collector:
                 )
             except ray.exceptions.RayActorError as e:
                 last = f"env worker died: {str(e).splitlines()[0][:200]}"
-                self._restart(w, generation)
+                self._restart(w, generation, last)
             except EnvWorkerHung as e:
                 last = str(e)
-                self._restart(w, generation)
+                self._restart(w, generation, last)
             except TimeoutError:
                 return Trajectory(
                     env_id,

@@ -124,7 +124,7 @@ def test_episode_time_limit_aborts_with_reason(ray_local, engine, tiny_tokenizer
     assert by_seed[1].status == "aborted" and "episode time limit" in by_seed[1].reason
 
 
-def test_hung_env_worker_is_restarted_and_its_episodes_recorded(ray_local, engine, tiny_tokenizer):
+def test_hung_env_worker_is_restarted_and_its_episodes_recorded(ray_local, engine, tiny_tokenizer, caplog):
     # every reset sleeps 60 s (as a browser call that never answers would block its worker): each call
     # times out after 1 s, the worker is restarted, the episode retried once, then recorded aborted
     cfg = CollectorConfig(
@@ -138,5 +138,7 @@ def test_hung_env_worker_is_restarted_and_its_episodes_recorded(ray_local, engin
     trajs = _collect(collector, [(ENV, 0), (ENV, 1)])
     assert sorted(t.seed for t in trajs) == [0, 1]  # none lost
     assert collector.restarts >= 1
+    restarts = [r.getMessage() for r in caplog.records if "restarting env worker" in r.getMessage()]
+    assert len(restarts) == collector.restarts and "reset did not return within 1 s" in restarts[0]
     for t in trajs:
         assert t.status == "aborted" and "env worker hung: reset did not return within 1 s" in t.reason
