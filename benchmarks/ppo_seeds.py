@@ -66,7 +66,9 @@ def main() -> None:
         args.model,
         LearnerConfig(
             local=True,
-            lora=LoraSettings(enabled=args.lora_r > 0, r=max(args.lora_r, 1), alpha=2 * max(args.lora_r, 1)),
+            lora=LoraSettings(enabled=True, r=args.lora_r, alpha=2 * args.lora_r)
+            if args.lora_r
+            else LoraSettings(),
         ),
         OptimConfig(lr=args.lr, warmup_steps=0),
         args.iterations,

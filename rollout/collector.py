@@ -4,8 +4,8 @@ Nothing waits on the slowest episode: each episode holds one env slot and awaits
 ends, its slot takes the next task. Faults stay local and are never lost silently — an engine error or
 timeout ends that episode with status "error"; an env worker that dies, or hangs (a call over
 `env_call_timeout_s`), is restarted and its episodes are retried (up to `max_retries`), then recorded with
-status "aborted"; an episode over its time limit is recorded "aborted" too. Every turn records the policy version that generated it, so episodes may span
-weight updates (partial rollouts).
+status "aborted"; an episode over its time limit is recorded "aborted" too. Every turn records the policy
+version that generated it, so episodes may span weight updates (partial rollouts).
 """
 
 from __future__ import annotations

@@ -62,8 +62,8 @@ def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[
         floor = ("best fixed click", floors.get("best_fixed_click", float("nan")))
         sft = [r for r in rows if r["checkpoint"] == "sft"]
         rl = [r for r in rows if r["checkpoint"] in ("merged", f"ppo-{domain}")]
-        pairs = [(r, next((s for s in sft if s["iteration"] == r["iteration"]), None)) for r in rl]
-        start_pairs = [(r, s) for r, s in pairs if s is not None]
+        # each RL checkpoint with the SFT checkpoint of its iteration, where it started
+        start_pairs = [(r, s) for r in rl for s in sft if s["iteration"] == r["iteration"]]
         best_gain = max(start_pairs, key=lambda rs: rs[0]["mean"] - rs[1]["mean"], default=None)
         comparisons = {
             "sft_above_best_fixed_click": _compare(_best(sft), floor, n),
