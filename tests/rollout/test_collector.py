@@ -15,6 +15,7 @@ from rollout.collector import Collector, CollectorConfig
 from rollout.engines.base import EngineError, GenerationRequest, SamplingConfig
 
 ENV = "agentrl/toy.click-target-v0"
+OTHER, THIRD = "agentrl/toy.click-sequence-v0", "agentrl/gym.minigrid-empty-5x5-v0"
 AGENT = AgentConfig(max_steps=3, sampling=SamplingConfig(max_tokens=8, temperature=1.0, seed=0))
 
 
@@ -142,3 +143,44 @@ def test_hung_env_worker_is_restarted_and_its_episodes_recorded(ray_local, engin
     assert len(restarts) == collector.restarts and "reset did not return within 1 s" in restarts[0]
     for t in trajs:
         assert t.status == "aborted" and "env worker hung: reset did not return within 1 s" in t.reason
+
+
+def test_env_worker_keeps_its_most_recent_envs_per_slot():
+    from rollout.actors import EnvWorker
+
+    worker = EnvWorker(slots=1, envs_per_slot=2)
+    try:
+        for env_id in (ENV, OTHER, ENV, THIRD):
+            worker.reset(0, env_id, seed=0)
+        assert worker.held(0) == [ENV, THIRD]  # OTHER was the least recently used: closed
+        assert worker.envs_made() == 3
+        worker.reset(0, OTHER, seed=1)  # made again
+        assert worker.held(0) == [THIRD, OTHER] and worker.envs_made() == 4
+    finally:
+        worker.close()
+    with pytest.raises(ValueError, match="envs_per_slot"):
+        EnvWorker(slots=1, envs_per_slot=0)
+
+
+@pytest.mark.parametrize("lookahead", [16, 1])
+def test_free_slots_take_tasks_whose_env_they_hold(ray_local, engine, tiny_tokenizer, lookahead):
+    # tasks come in pairs of alternating envs; with one env per slot, a slot that took the next task in order
+    # would make a new env every other episode or so. Reading ahead, each slot keeps to the env it holds.
+    cfg = CollectorConfig(env_workers=1, envs_per_worker=2, envs_per_slot=1, task_lookahead=lookahead)
+    collector = Collector(engine, tiny_tokenizer, AGENT, cfg)
+    tasks = [(ENV if (i // 2) % 2 == 0 else OTHER, i) for i in range(16)]
+
+    async def run():
+        try:
+            trajs = [t async for t in collector.stream(tasks)]
+            return trajs, await collector.workers[0].envs_made.remote()
+        finally:
+            await collector.close()
+
+    trajs, made = asyncio.run(run())
+    assert sorted((t.env_id, t.seed) for t in trajs) == sorted(tasks)
+    assert all(t.status == "ok" for t in trajs)
+    if lookahead > 1:
+        assert made <= 4  # 2 at the start; at most one switch per slot as one env's tasks run out
+    else:
+        assert made >= 10  # strict order: the two slots keep trading envs (16 of 16 in four runs here)
