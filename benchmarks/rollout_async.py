@@ -6,7 +6,7 @@ episode of this one ends. The async collector keeps B episodes in flight and sta
 any ends. Two task mixes, each played by the tiny model SFT'd on expert demonstrations of it, so lengths
 vary as a learning policy's do:
 - toy (the headline): click-sequence, heavy-tailed episode lengths (most need 1 click, a few 6);
-- miniwob: eight MiniWoB++ tasks in real Chromium, cycled in order (experts need 1 to 7 steps), so env steps
+- miniwob: eight MiniWoB++ tasks in real Chromium, cycled in order (experts need 1 to 6 steps), so env steps
   cost what a browser's do and every env slot meets several tasks (the collector prefers, for a free slot,
   a pending task whose env the slot already holds; the lock-step loop's slot i always gets task i here).
 
@@ -40,7 +40,7 @@ import ray
 from _common import RESULTS, build_sft_model, machine
 
 TASK = "agentrl/toy.click-sequence-v0"
-# MiniWoB++ tasks whose expert episodes take 1 to ~7 steps (a policy that misses runs on to the step limit)
+# MiniWoB++ tasks whose expert episodes take 1 to 6 steps (a policy that misses runs on to the step limit)
 MINIWOB = [
     f"agentrl/miniwob.{t}-v0"
     for t in (

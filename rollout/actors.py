@@ -34,9 +34,8 @@ class EnvWorker:
             raise ValueError(f"envs_per_slot: must be >= 1, got {envs_per_slot}")
         self.slots, self.envs_per_slot = slots, envs_per_slot
         self.env_kwargs = dict(env_kwargs or {})
-        self._envs: list[OrderedDict[str, Any]] = [
-            OrderedDict() for _ in range(slots)
-        ]  # LRU order, newest last
+        # per slot: env id -> env, least recently used first
+        self._envs: list[OrderedDict[str, Any]] = [OrderedDict() for _ in range(slots)]
         self._current: list[Any] = [None] * slots
         self.made = 0  # envs created (a new env id in a slot, or one closed earlier)
 
