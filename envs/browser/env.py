@@ -16,7 +16,11 @@ What it gives a subclass (a task family: MiniWoB++, the local web apps):
   running finite animations (CSS/Web Animations, jQuery) are given up to `settle_timeout_s` to finish.
   Every wait has a timeout. A page that never becomes ready fails `reset` with `PageNotReady`, or ends the
   episode truncated with the reason in `info["truncation_reason"]` when it happens after a step. A closed
-  or crashed browser does the same; the next reset relaunches it.
+  or crashed browser does the same; the next reset relaunches it. A page on which any call failed is not
+  reused: the next reset opens a fresh one. A reset whose task loaded but whose first screenshot timed out
+  (Chromium, rarely, never renders a fresh page's first frame) starts the task once more on a fresh page.
+  Playwright gives `page.evaluate` no timeout: a page whose own script never yields holds it, and the
+  rollout collector's `env_call_timeout_s` is what ends that (it restarts the env worker).
 
 Subclass hooks (all optional): `_task_url(seed, options)`, `_start_episode(seed, options) -> instruction`
 (runs on a ready page), `_evaluate(action)`, `_init_script()` (JS added to every document before its own
@@ -105,6 +109,10 @@ class BrowserEnv(GUIEnv):
         self._nav: str = ""  # main-frame navigation since the last settle: "", "requested", "committed"
         self.episodes_on_page = 0  # episodes played on the current page (reused pages count up)
         self._pending: Ahead | None = None  # a call sent ahead at reset, finished by the first screenshot
+        self._faulted = False  # a call on this page failed: the next reset opens a fresh page
+        # Chromium, rarely, never renders a fresh page's first frame: its screenshot times out, and reset
+        # starts the task once more on a fresh page.
+        self.observe_retries = 1
 
     # -- hooks for task families ------------------------------------------------------------------------
     def _task_url(self, seed: int, options: dict[str, Any]) -> str:
@@ -174,7 +182,10 @@ class BrowserEnv(GUIEnv):
         # CDP's Page.captureScreenshot directly: it renders a fresh frame as page.screenshot() does, without
         # Playwright's extra round trips (font and caret handling), a few ms less per observation.
         self._live_page()
-        reply = self._guard(lambda: self._cdp.send("Page.captureScreenshot", SCREENSHOT_PARAMS), "screenshot")
+        reply = self._guard(
+            lambda: self._cdp.send("Page.captureScreenshot", SCREENSHOT_PARAMS, timeout=self._ms()),
+            "screenshot",
+        )
         self._finish_pending()
         png = base64.b64decode(reply["data"])
         return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.uint8)
@@ -225,7 +236,7 @@ class BrowserEnv(GUIEnv):
         page.on("request", self._on_request)
         page.on("requestfailed", self._on_request_failed)
         page.on("framenavigated", self._on_navigated)
-        self.page = page
+        self.page, self._faulted = page, False
         self.episodes_on_page = 0
         try:
             response = page.goto(url, wait_until="load", timeout=self._ms())
@@ -239,7 +250,7 @@ class BrowserEnv(GUIEnv):
 
     def _page_reusable(self, url: str) -> bool:
         page = self.page
-        if page is None or page.is_closed() or not browser_manager().running:
+        if page is None or page.is_closed() or self._faulted or not browser_manager().running:
             return False
         return page.url.split("#")[0] == url.split("#")[0]
 
@@ -322,8 +333,10 @@ class BrowserEnv(GUIEnv):
         try:
             return fn()
         except PlaywrightTimeout as e:
+            self._faulted = True
             raise PageNotReady(f"{what}: timed out ({_first_line(e)})") from e
         except Error as e:
+            self._faulted = True
             raise EnvFault(f"{what}: browser error: {_first_line(e)}") from e
 
     def _ms(self) -> float:

@@ -116,6 +116,10 @@ class GUIEnv(gym.Env[dict[str, Any], str]):
         self._done = True
         self._last_obs: dict[str, Any] | None = None
         self._last_elements: list[Element] = []
+        # A task that started but could not be observed (EnvFault from the first screenshot) is started once
+        # more this many times; a subclass whose observation can fail transiently (a browser page that never
+        # renders a frame) raises it. A task that fails to start is never retried.
+        self.observe_retries = 0
 
     # -- hooks -------------------------------------------------------------------------------------------
     def _reset_task(self, seed: int, options: dict[str, Any]) -> str:
@@ -159,10 +163,16 @@ class GUIEnv(gym.Env[dict[str, Any], str]):
         super().reset(seed=seed)
         task_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         t0 = time.perf_counter()
-        self.instruction = self._reset_task(task_seed, dict(options or {}))
+        for attempt in range(self.observe_retries + 1):
+            self.instruction = self._reset_task(task_seed, dict(options or {}))
+            try:
+                obs = self._observe()
+                break
+            except EnvFault:
+                if attempt == self.observe_retries:
+                    raise
         self._steps = 0
         self._done = False
-        obs = self._observe()
         info = {
             "seed": task_seed,
             "elements": [e.to_dict() for e in self._last_elements],

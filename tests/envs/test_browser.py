@@ -206,6 +206,53 @@ def test_closed_browser_truncates_the_episode_and_reset_relaunches(site: Path):
         env.step("wait()")
 
 
+class _FrozenOnce(BrowserEnv):
+    """Its `freeze_at`-th episode start blocks the page's main thread for 15 s, so no frame is rendered and
+    that episode's first screenshot cannot be taken (as when Chromium never renders a fresh page's frame)."""
+
+    freeze_at = 1
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)
+        self.starts: list[object] = []
+
+    def _start_episode(self, seed: int, options: dict) -> str:
+        self.starts.append(self.page)
+        if len(self.starts) == self.freeze_at:
+            self.page.evaluate("setTimeout(() => { const t = Date.now(); while (Date.now() - t < 15000); })")
+        return "play"
+
+
+@pytest.mark.parametrize("context_per_episode", [True, False])
+def test_a_screenshot_that_times_out_at_reset_starts_the_task_again_on_a_fresh_page(
+    site: Path, context_per_episode: bool
+):
+    env = _FrozenOnce(url=(site / "page.html").as_uri(), width=200, height=200, page_timeout_s=1.0,
+                      context_per_episode=context_per_episode)  # fmt: skip
+    env.freeze_at = 2
+    try:
+        env.reset(seed=0)
+        obs, info = env.reset(seed=1)  # the first try's screenshot times out after 1 s; the second succeeds
+        frozen, fresh = env.starts[1], env.starts[2]
+        assert len(env.starts) == 3 and fresh is env.page and fresh is not frozen and frozen.is_closed()
+        assert env.episodes_on_page == 1 and info["seed"] == 1 and obs["screenshot"].any()
+        env.step("click(start_box='(50,25)')")
+        assert env.page.title() == "clicked"
+    finally:
+        env.close()
+
+
+def test_a_reset_whose_page_stays_frozen_fails_with_the_screenshot_timeout(site: Path):
+    env = _FrozenOnce(url=(site / "page.html").as_uri(), width=200, height=200, page_timeout_s=1.0)
+    env.observe_retries = 0
+    try:
+        with pytest.raises(PageNotReady, match="screenshot: timed out"):
+            env.reset(seed=0)
+        assert env.reset(seed=0)[0]["screenshot"].any()  # the next reset opens a fresh page
+    finally:
+        env.close()
+
+
 HOVER_PAGE = """<!DOCTYPE html><html><head><style>
 #h { position:absolute; left:20px; top:20px; width:120px; height:80px; background:#3050c0 }
 #h:hover { background:#e04020 }

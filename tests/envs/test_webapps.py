@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import random
 import socket
+import struct
+import time
+import urllib.request
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +20,7 @@ from envs.actions import parse_action
 from envs.browser.webapps import load_apps
 from envs.browser.webapps.base import APPS, env_id
 from envs.browser.webapps.experts import expert_templates
+from envs.browser.webapps.server import AppServer
 from envs.browser.webapps.shop import Shop
 
 load_apps()
@@ -122,6 +126,25 @@ def test_the_server_stops_on_close_and_a_later_reset_starts_a_new_one():
     env.reset(seed=0)
     assert env.unwrapped.server is not None
     env.close()
+
+
+def test_a_page_that_drops_its_connection_mid_response_is_not_reported(capfd: pytest.CaptureFixture[str]):
+    """Closing a context while its page loads resets the connection: the server stays quiet and serving."""
+    app = Shop()
+    app.start(random.Random(0))
+    server = AppServer(app)
+    try:
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=2)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close() sends RST
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.close()
+        with urllib.request.urlopen(server.url + "/", timeout=5) as r:
+            assert r.status == 200
+        time.sleep(0.5)  # the handler threads of the reset connections finish
+    finally:
+        server.stop()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_gymnasium_checker_passes():

@@ -10,6 +10,7 @@ post/redirect/get pattern), so a page reload never posts twice.
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -51,6 +52,16 @@ def _handler(app: App) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A page closed mid-response (the env closed its context) drops the connection: nothing to report.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def _form(query: str) -> dict[str, str]:
     """A form or query string as {name: last value}; empty values are kept (a cleared field is data)."""
     return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
@@ -58,8 +69,7 @@ def _form(query: str) -> dict[str, str]:
 
 class AppServer:
     def __init__(self, app: App) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(app))
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), _handler(app))
         self.port = int(self.server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
