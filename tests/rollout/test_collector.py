@@ -1,7 +1,8 @@
 """The async collector on real Ray env workers and a real transformers engine.
 
-Faults are injected by wrapping the real engine (`Delayed`, `Failing`) and by killing a real env worker
-actor: the wrappers only delay or refuse requests, everything else runs for real.
+Faults are injected by wrapping the real engine (`Delayed`, `Gated`, `Failing`) and by killing a real env
+worker actor: the wrappers only delay or refuse requests, everything else runs for real. Order is forced by
+gates and by what is in flight, never by how long something takes, so a loaded machine cannot flip a test.
 """
 
 from __future__ import annotations
@@ -35,10 +36,24 @@ class Delayed:
         self.peak = max(self.peak, self.active)
         try:
             if _seed(request) in self.seeds:
-                await asyncio.sleep(self.delay_s)
+                await self._hold()
             return await self.engine.generate(request)
         finally:
             self.active -= 1
+
+    async def _hold(self):
+        await asyncio.sleep(self.delay_s)
+
+
+class Gated(Delayed):
+    """Requests of the given seeds wait until `gate` is set before reaching the real engine."""
+
+    def __init__(self, engine, seeds):
+        super().__init__(engine, seeds, 0.0)
+        self.gate = asyncio.Event()
+
+    async def _hold(self):
+        await self.gate.wait()
 
 
 class Failing:
@@ -58,20 +73,31 @@ def engine(tiny_model_dir):
     return HFEngine(tiny_model_dir)
 
 
-def _collect(collector, tasks):
+def _collect(collector, tasks, on_trajectory=None):
     async def run():
+        out = []
         try:
-            return [t async for t in collector.stream(tasks)]
+            async for t in collector.stream(tasks):
+                out.append(t)
+                if on_trajectory is not None:
+                    on_trajectory(out)
+            return out
         finally:
             await collector.close()
 
-    return asyncio.run(run())
+    return asyncio.run(asyncio.wait_for(run(), 300))  # a collector that waits on a held episode fails here
 
 
 def test_streams_in_completion_order_within_the_in_flight_limit(ray_local, engine, tiny_tokenizer):
-    slow = Delayed(engine, seeds=[0], delay_s=1.0)
+    # seed 0's requests are held until the other seven episodes have been streamed out
+    slow = Gated(engine, seeds=[0])
     cfg = CollectorConfig(env_workers=2, envs_per_worker=2, max_in_flight=3)
-    trajs = _collect(Collector(slow, tiny_tokenizer, AGENT, cfg), [(ENV, s) for s in range(8)])
+
+    def release(out):
+        if len(out) == 7:
+            slow.gate.set()
+
+    trajs = _collect(Collector(slow, tiny_tokenizer, AGENT, cfg), [(ENV, s) for s in range(8)], release)
     assert sorted(t.seed for t in trajs) == list(range(8))
     assert trajs[-1].seed == 0  # submitted first, finished last: nobody waited for it
     assert slow.peak <= 3
@@ -97,11 +123,13 @@ def test_dead_env_worker_is_restarted_and_its_episodes_retried(ray_local, engine
     import ray
 
     cfg = CollectorConfig(env_workers=2, envs_per_worker=2, max_retries=1)
-    collector = Collector(Delayed(engine, seeds=range(100), delay_s=0.3), tiny_tokenizer, AGENT, cfg)
+    slow = Delayed(engine, seeds=range(100), delay_s=0.3)
+    collector = Collector(slow, tiny_tokenizer, AGENT, cfg)
 
     async def run():
-        async def kill():
-            await asyncio.sleep(1.0)
+        async def kill():  # once a request is in the engine, worker 0 has episodes half-way through
+            while slow.active == 0:
+                await asyncio.sleep(0.01)
             ray.kill(collector.workers[0])
 
         killer = asyncio.create_task(kill())

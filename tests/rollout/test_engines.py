@@ -57,7 +57,7 @@ def test_hf_engine_batches_concurrent_requests_like_single_ones(tiny_model_dir):
 
 
 def test_hf_engine_holds_a_batch_open_for_the_requests_the_caller_expects(tiny_model_dir):
-    """Requests 40 ms apart (episodes finishing their env steps at different moments): with the collector's
+    """Requests 200 ms apart (episodes finishing their env steps at different moments): with the collector's
     hint (`concurrency`) they share one forward pass; without it each starts its own small batch."""
     from rollout.engines.hf import HFEngine
 
@@ -69,7 +69,7 @@ def test_hf_engine_holds_a_batch_open_for_the_requests_the_caller_expects(tiny_m
         greedy = SamplingConfig(max_tokens=4, temperature=0)
 
         async def late(i: int):
-            await asyncio.sleep(0.04 * i)
+            await asyncio.sleep(0.2 * i)  # far apart: a loaded machine does not run them together
             return await engine.generate(
                 GenerationRequest(_prompt(engine.tokenizer), [_image(i)], greedy, concurrency=concurrency)
             )
