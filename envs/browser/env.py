@@ -14,13 +14,14 @@ What it gives a subclass (a task family: MiniWoB++, the local web apps):
 - waits on page state, never fixed sleeps: after load, `ready_js` must hold (a JS expression); after each
   action, a navigation the action started is followed to its new document, which must become ready, then
   running finite animations (CSS/Web Animations, jQuery) are given up to `settle_timeout_s` to finish.
-  Every wait has a timeout. A page that never becomes ready fails `reset` with `PageNotReady`, or ends the
-  episode truncated with the reason in `info["truncation_reason"]` when it happens after a step. A closed
-  or crashed browser does the same; the next reset relaunches it. A page on which any call failed is not
-  reused: the next reset opens a fresh one. A reset whose task loaded but whose first screenshot timed out
-  (Chromium, rarely, never renders a fresh page's first frame) starts the task once more on a fresh page.
-  Playwright gives `page.evaluate` no timeout: a page whose own script never yields holds it, and the
-  rollout collector's `env_call_timeout_s` is what ends that (it restarts the env worker).
+  Every wait Playwright can bound has a timeout. A page that never becomes ready fails `reset` with
+  `PageNotReady`, or ends the episode truncated with the reason in `info["truncation_reason"]` when it
+  happens after a step. A closed or crashed browser does the same; the next reset relaunches it. A page on
+  which any call failed is not reused: the next reset opens a fresh one. A reset whose task loaded but whose
+  first screenshot timed out (Chromium, rarely, never renders a fresh page's first frame) starts the task
+  once more on a fresh page. Playwright gives `page.evaluate` no timeout: a page whose own script never
+  yields holds it, and the rollout collector's `env_call_timeout_s` is what ends that (it restarts the env
+  worker).
 
 Subclass hooks (all optional): `_task_url(seed, options)`, `_start_episode(seed, options) -> instruction`
 (runs on a ready page), `_evaluate(action)`, `_init_script()` (JS added to every document before its own
