@@ -55,7 +55,7 @@ def test_time_limit_kills_the_command_and_what_it_started(files):
     t0 = time.monotonic()
     _, info = run(files, "sleep 30 & echo $! > bg.pid; sleep 30")
     assert "[killed: the command ran longer than 1 s]" in info["feedback"]
-    assert time.monotonic() - t0 < 4
+    assert time.monotonic() - t0 < 20  # not the 30 s the commands asked for (wide margin: a loaded machine)
     background = int((files.sandbox.home / "bg.pid").read_text())
     assert not group_alive(background)
 
