@@ -37,7 +37,15 @@ class LearnerConfig(StrictModel):
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on GPU, gloo on CPU
     strategy: Literal["auto", "fsdp2", "none"] = "auto"  # auto: FSDP2 when world_size > 1
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
+    # bf16 on GPU keeps bf16 parameters and fp32 master weights in the optimizer (strategy none or DDP;
+    # FSDP2 has its own policy); false: fp32 parameters with bf16 autocast
+    master_weights: bool = True
     activation_checkpointing: bool = False
+    freeze_vision: bool = False  # no gradient through the vision tower; its features cached per screenshot
+    fast_vision_attention: bool = True  # one attention call per window length, not per window
+    packing: bool = True  # micro-batches as one padding-free row (attention within each sample)
+    micro_batch_tokens: int = 0  # > 0: micro-batches by this token budget instead of micro_batch_size
+    cache_mb: int = 2048  # processed screenshots and (frozen) vision features kept per rank, LRU
     local: bool = False  # run the single worker in this process (no Ray): debugging and tests
     seed: int = 0
     lora: LoraSettings = LoraSettings()
@@ -48,6 +56,12 @@ class LearnerConfig(StrictModel):
             raise ValueError("world_size must be >= 1")
         if self.local and self.world_size != 1:
             raise ValueError("local=true needs world_size=1")
+        if self.micro_batch_tokens < 0 or self.cache_mb < 0:
+            raise ValueError("micro_batch_tokens and cache_mb must be >= 0")
+        if self.freeze_vision and self.strategy == "fsdp2" or (
+            self.freeze_vision and self.strategy == "auto" and self.world_size > 1 and not self.lora.enabled
+        ):
+            raise ValueError("freeze_vision: not supported with strategy fsdp2 yet; use lora (DDP) or 1 rank")
         return self
 
 

@@ -21,9 +21,20 @@ import numpy as np
 import torch
 
 from agentrl.data.samples import TrainSample
-from agentrl.train.batch import Batch, collate, expand_sample, micro_batches
+from agentrl.models.multimodal import mm_token_type_ids
+from agentrl.models.vision_cache import FeatureCache
+from agentrl.train.batch import (
+    Batch,
+    Expanded,
+    collate,
+    collate_packed,
+    expand_sample,
+    micro_batches,
+    token_micro_batches,
+)
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.objectives import get_objective
+from agentrl.train.precision import MasterWeights
 from agentrl.train.schedule import warmup_cosine
 
 PROCESSOR_FILES = ("tokenizer.json", "tokenizer_config.json", "processor_config.json", "chat_template.jinja",
@@ -52,6 +63,7 @@ class LearnerWorker:
         self.model_path, self.cfg, self.optim_cfg, self.total_steps = str(model_path), cfg, optim, total_steps
         self.rank, self.world = rank, cfg.world_size
         self.model: Any = None
+        self.master: MasterWeights | None = None
         self.step = 0
 
     # -- setup -----------------------------------------------------------------------------------------
@@ -98,11 +110,23 @@ class LearnerWorker:
         torch.manual_seed(seed)
 
     def _build_model(self) -> None:
+        from agentrl.models.attention import install_packed_attention, install_vision_attention
         from agentrl.models.loading import load_model, load_processor
 
         self.processor = load_processor(self.model_path)
         model = load_model(self.model_path, dtype="float32")
         self.config = model.config
+        self.core = _find_module(model, "Qwen2_5_VLModel", "Qwen2VLModel")  # vision tower + language model
+        if self.cfg.fast_vision_attention:
+            install_vision_attention(model)
+        if self.cfg.packing:
+            install_packed_attention(model)
+        if self.cfg.freeze_vision:
+            for p in self.core.visual.parameters():
+                p.requires_grad_(False)
+        cache_bytes = self.cfg.cache_mb * 2**20 // 2
+        self.pixels = FeatureCache(cache_bytes)  # processed screenshots by content
+        self.vision = FeatureCache(cache_bytes)  # frozen vision features by content
         self.image_token_id, self.video_token_id = model.config.image_token_id, model.config.video_token_id
         tok = self.processor.tokenizer
         self.pad_id = (
@@ -115,14 +139,19 @@ class LearnerWorker:
             from peft import LoraConfig, get_peft_model
 
             lc = self.cfg.lora
+            exclude = {"exclude_modules": r".*visual.*"} if self.cfg.freeze_vision else {}
             model = get_peft_model(
                 model,
-                LoraConfig(
-                    r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=lc.target_modules
-                ),
-            )
+                LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
+                           target_modules=lc.target_modules, **exclude),
+            )  # fmt: skip
         model = self._wrap_model(model)
         model.to(self.device).train()
+        use_master = self.cfg.master_weights and self.strategy != "fsdp2" and self.dtype != torch.float32
+        if use_master:  # bf16 parameters, fp32 master weights in the optimizer (agentrl.train.precision)
+            model.to(self.dtype)
+            self._trainable_names = [n for n, p in model.named_parameters() if p.requires_grad]
+            self.master = MasterWeights([p for p in model.parameters() if p.requires_grad])
         if self.strategy == "fsdp2":
             from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
@@ -135,10 +164,11 @@ class LearnerWorker:
 
             model = DistributedDataParallel(model, device_ids=[0] if self.device.type == "cuda" else None)
         self.model = model
-        params = [p for p in model.parameters() if p.requires_grad]
+        params = self.master.master if self.master else [p for p in model.parameters() if p.requires_grad]
         o = self.optim_cfg
+        fused = {"fused": True} if self.device.type == "cuda" and self.strategy != "fsdp2" else {}
         self.optimizer = torch.optim.AdamW(
-            params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay
+            params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay, **fused
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, warmup_cosine(o.warmup_steps, self.total_steps, o.min_lr_ratio)
@@ -149,17 +179,84 @@ class LearnerWorker:
         return model
 
     # -- training ----------------------------------------------------------------------------------------
+    @property
+    def _autocast(self) -> bool:
+        """fp32 parameters computing in bf16 (no master weights, not FSDP2, which casts by its policy)."""
+        return self.strategy != "fsdp2" and self.dtype != torch.float32 and self.master is None
+
+    def _inputs(self, batch: Batch) -> dict[str, Any]:
+        """The model's keyword arguments for a batch; with a frozen vision tower the images' features come
+        from the cache (computed once per screenshot) instead of pixel values."""
+        inputs = batch.model_inputs(self.device, torch.float32 if self._autocast else self.dtype)
+        if self.cfg.freeze_vision and inputs.get("pixel_values") is not None:
+            from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+            features = self._image_features(batch, inputs.pop("pixel_values"), inputs["image_grid_thw"])
+            inputs["mm_encoder_outputs"] = {"image": BaseModelOutputWithPooling(pooler_output=features)}
+        return inputs
+
+    def _image_features(
+        self, batch: Batch, pixels: torch.Tensor, grid: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Merged vision features per image (the rows that replace its pads), from the cache or the tower."""
+        rows = grid.prod(-1).tolist()
+        starts = np.cumsum([0, *rows]).tolist()
+
+        @torch.no_grad()
+        def compute(indices: list[int]) -> list[torch.Tensor]:
+            pv = torch.cat([pixels[starts[i] : starts[i + 1]] for i in indices])
+            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self._autocast):
+                out = self.core.get_image_features(pv, grid[indices], return_dict=True).pooler_output
+            return [f.detach() for f in out]
+
+        return tuple(self.vision.lookup(batch.image_keys, compute))
+
     def _forward(self, batch: Any, keep: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (B, T, V), or (B, len(keep), V) at the positions `keep` only (transformers' logits_to_keep)."""
-        autocast = self.strategy != "fsdp2" and self.dtype != torch.float32
         extra = {} if keep is None else {"logits_to_keep": keep.to(self.device)}
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
-            out = self.model(
-                **batch.model_inputs(self.device, self.dtype if not autocast else torch.float32),
-                use_cache=False,
-                **extra,
-            )
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self._autocast):
+            out = self.model(**self._inputs(batch), use_cache=False, **extra)
         return out.logits
+
+    # -- batching ------------------------------------------------------------------------------------------
+    def _expand(self, samples: list[TrainSample], extras: list[Any] | None = None) -> list[Expanded]:
+        ex = extras or [None] * len(samples)
+        return [
+            expand_sample(s, self.processor, self.image_token_id, ex[i], pixels=self.pixels)
+            for i, s in enumerate(samples)
+        ]
+
+    def _groups(self, expanded: list[Expanded], micro_batch_size: int) -> list[list[Expanded]]:
+        if self.cfg.micro_batch_tokens > 0:
+            return token_micro_batches(expanded, self.cfg.micro_batch_tokens, self.cfg.packing)
+        return micro_batches(expanded, max(1, micro_batch_size))
+
+    def _collate(self, group: list[Expanded]) -> Batch:
+        if self.cfg.packing:
+            return collate_packed(group, self.image_token_id, self.video_token_id, self._positions)
+        return collate(group, self.pad_id, self.image_token_id, self.video_token_id)
+
+    def _positions(self, e: Expanded) -> torch.Tensor:
+        """A sample's (3, len) M-RoPE positions, as the model computes them for the sample alone."""
+        n = len(e.ids)
+        if e.grid is None:
+            return torch.arange(n).expand(3, n)
+        ids = torch.tensor(e.ids)[None]
+        pos, _ = self.core.get_rope_index(
+            ids, mm_token_type_ids=mm_token_type_ids(ids, self.image_token_id, self.video_token_id),
+            image_grid_thw=e.grid, attention_mask=torch.ones_like(ids),
+        )  # fmt: skip
+        return pos[:, 0].cpu()
+
+    def _num_micro(self, groups: int, num_micro: int | None) -> int | None:
+        """Every rank runs as many micro-batches as the busiest one (token budgets differ per rank)."""
+        if self.world == 1 or self.cfg.micro_batch_tokens <= 0:
+            return num_micro
+        import torch.distributed as dist
+
+        n = torch.tensor([groups], device=self.device)
+        dist.all_reduce(n, op=dist.ReduceOp.MAX)
+        return int(n.item())
 
     def _loss_inputs(self, batch: Batch) -> tuple[torch.Tensor, Batch]:
         """What the objective gets: logits at the trained positions only and the matching view of the batch
@@ -184,11 +281,9 @@ class LearnerWorker:
         """
         t0 = time.perf_counter()
         fn = get_objective(objective)
-        ex = extras or [None] * len(samples)
-        expanded = [
-            expand_sample(s, self.processor, self.image_token_id, ex[i]) for i, s in enumerate(samples)
-        ]
-        groups = micro_batches(expanded, micro_batch_size)
+        expanded = self._expand(samples, extras)
+        groups = self._groups(expanded, micro_batch_size)
+        num_micro = self._num_micro(len(groups), num_micro)
         while num_micro is not None and len(groups) < num_micro:
             groups.append([_zero_weight(expanded[0])])
         self.optimizer.zero_grad(set_to_none=True)
@@ -196,7 +291,7 @@ class LearnerWorker:
         tokens = 0
         scale = self.world / max(global_trainable, 1.0)  # ranks' gradients are averaged: undo it
         for i, group in enumerate(groups):
-            batch = collate(group, self.pad_id, self.image_token_id, self.video_token_id)
+            batch = self._collate(group)
             tokens += batch.num_tokens if batch.num_trainable else 0
             sync = i == len(groups) - 1
             if self.strategy == "fsdp2":
@@ -207,9 +302,12 @@ class LearnerWorker:
                 (loss_sum * scale).backward()
             for k, v in m.items():
                 metrics[k] = metrics.get(k, 0.0) + v
-        grad_norm = torch.nn.utils.clip_grad_norm_(
-            [p for p in self.model.parameters() if p.requires_grad], self.optim_cfg.grad_clip
+        if self.master:
+            self.master.grads_to_master()
+        trained = (
+            self.master.master if self.master else [p for p in self.model.parameters() if p.requires_grad]
         )
+        grad_norm = torch.nn.utils.clip_grad_norm_(trained, self.optim_cfg.grad_clip)
         if hasattr(grad_norm, "full_tensor"):
             grad_norm = grad_norm.full_tensor()
         grad_norm = float(grad_norm)
@@ -217,6 +315,8 @@ class LearnerWorker:
             self.optimizer.zero_grad(set_to_none=True)
             return {**metrics, "grad_norm": grad_norm, "skipped": 1.0, "step_s": time.perf_counter() - t0}
         self.optimizer.step()
+        if self.master:
+            self.master.master_to_params()
         self.scheduler.step()
         self.step += 1
         return {
@@ -249,18 +349,20 @@ class LearnerWorker:
         """`fn(batch)` -> (B, T) in eval mode over length-sorted micro-batches, each row cut to its own length
         and aligned with its sample's unexpanded input_ids (image pads get 0)."""
         self.model.eval()
-        expanded = [expand_sample(s, self.processor, self.image_token_id) for s in samples]
+        expanded = self._expand(samples)
         index = {id(e): i for i, e in enumerate(expanded)}
         out: list[list[float]] = [[] for _ in samples]
         try:
-            for mb in micro_batches(expanded, max(1, micro_batch_size)):  # sorted by length: less padding
-                batch = collate(mb, self.pad_id, self.image_token_id, self.video_token_id)
+            for mb in self._groups(expanded, micro_batch_size):  # sorted by length: less padding
+                batch = self._collate(mb)
                 values = fn(batch).float().cpu()
-                for row, e in enumerate(mb):  # right padding: a row's first len(e.ids) positions are its own
-                    i = index[id(e)]
-                    out[i] = _unexpand(
-                        values[row, : len(e.ids)].tolist(), samples[i].input_ids, e.ids, self.image_token_id
-                    )
+                for row, e in enumerate(mb):  # a sample's values: its row's first len(e.ids) (padded)
+                    i = index[id(e)]  # or its segment of the one packed row
+                    own = values[0, batch.cu_seqlens[row] : batch.cu_seqlens[row + 1]] if batch.packed else (
+                        values[row, : len(e.ids)]
+                    )  # fmt: skip
+                    own[:1] = 0.0  # nothing precedes a sample's first token (packed: not the previous sample)
+                    out[i] = _unexpand(own.tolist(), samples[i].input_ids, e.ids, self.image_token_id)
         finally:
             self.model.train()
         return out
@@ -283,8 +385,11 @@ class LearnerWorker:
                 }
             finally:
                 model.unmerge_adapter()
-        else:
-            sd = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:  # with master weights, the fp32 copies, not their bf16 rounding
+            master = self.master.by_storage() if self.master else {}
+            sd = {
+                k: master.get(v.data_ptr(), v).detach().cpu().clone() for k, v in model.state_dict().items()
+            }
         return {k: v.float() for k, v in sd.items()} if self.rank == 0 else {}
 
     def save(self, directory: str, state: dict[str, Any]) -> None:
@@ -354,6 +459,13 @@ class LearnerWorker:
             set_peft_model_state_dict(model, load_file(str(d / "adapter" / "adapter_model.safetensors")))
         else:
             model.load_state_dict(sd, strict=False)
+        if self.master:  # fp32 master weights from the checkpoint's fp32 values where it has them
+            self.master.params_to_master()
+            named = dict(zip(self._trainable_names, self.master.master, strict=True))
+            with torch.no_grad():
+                for name, m in named.items():
+                    if name in sd:
+                        m.copy_(sd[name])
         ts = torch.load(d / f"train_state_rank{self.rank}.pt", weights_only=False)
         if self.strategy == "fsdp2":
             set_optimizer_state_dict(self.model, self.optimizer, ts["optimizer"])
@@ -376,9 +488,16 @@ def _zero_weight(e: Any) -> Any:
     """A copy of an expanded sample that contributes nothing (mask 0): keeps ranks in step."""
     from agentrl.train.batch import Expanded
 
-    return Expanded(
-        e.ids, [0.0] * len(e.mask), e.pixel_values, e.grid, {k: [0.0] * len(v) for k, v in e.extras.items()}
-    )
+    extras = {k: [0.0] * len(v) for k, v in e.extras.items()}
+    return Expanded(e.ids, [0.0] * len(e.mask), e.pixel_values, e.grid, extras, e.image_keys)
+
+
+def _find_module(model: torch.nn.Module, *names: str) -> Any:
+    """The first submodule whose class is one of `names` (the VLM core under heads and adapters)."""
+    for m in model.modules():
+        if type(m).__name__ in names:
+            return m
+    raise ValueError(f"model has no {' or '.join(names)} module")
 
 
 def _transformer_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:

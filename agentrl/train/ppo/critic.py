@@ -33,7 +33,7 @@ class ValueModel(torch.nn.Module):
 
     def forward(self, use_cache: bool = False, **inputs: Any) -> torch.Tensor:
         hidden = self.backbone(**inputs, use_cache=use_cache).last_hidden_state  # (B, T, H)
-        v = self.value_head(hidden.float()).squeeze(-1)  # (B, T): V(x_<=t)
+        v = self.value_head(hidden.to(self.value_head.weight.dtype)).float().squeeze(-1)  # (B, T): V(x_<=t)
         return torch.nn.functional.pad(v[:, :-1], (1, 0))  # (B, T): V(x_<t)
 
 
@@ -42,9 +42,8 @@ class CriticWorker(LearnerWorker):
         return ValueModel(model)
 
     def _forward(self, batch: Any) -> torch.Tensor:
-        autocast = self.strategy != "fsdp2" and self.dtype != torch.float32
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
-            return self.model(**batch.model_inputs(self.device, torch.float32 if autocast else self.dtype))
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self._autocast):
+            return self.model(**self._inputs(batch))
 
     def _loss_inputs(self, batch: Any) -> tuple[torch.Tensor, Any]:
         return self._forward(batch), batch  # values at every position (the value head is cheap)

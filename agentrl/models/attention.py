@@ -1,0 +1,144 @@
+"""Variable-length attention without padding or per-segment loops: the learner's fast paths.
+
+Two places in a Qwen2.5-VL forward attend within segments of one long sequence:
+
+- the vision tower: every layer attends within windows (112x112 pixels; full layers within whole images).
+  transformers' sdpa path runs one attention call per window, and a 1120x672 screenshot has 60 of them,
+  so the ViT's step is mostly kernel launches (the issue's H200 profile: 2.0-2.4 s of a 2.5-3.4 s step).
+- the language model on a packed micro-batch: several samples in one row, each attending causally to
+  itself only (verl's remove-padding, without flash-attn's varlen kernel).
+
+`segment_attention` runs one scaled-dot-product call per distinct segment length: segments of equal length
+are gathered into a batch (n, H, L, D), so a screenshot's windows cost one or two calls, not sixty. It is
+exact (the same softmax over the same keys), on CPU and GPU, with autograd.
+"""
+
+from __future__ import annotations
+
+import types
+from collections import defaultdict
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+PACKED_ATTENTION = "agentrl_packed"  # the language model's attention implementation when packing is on
+SEGMENTS_KWARG = "agentrl_cu_seqlens"  # cumulative segment lengths of a packed row, passed through forward
+# the plans of the last few cu_seqlens tensors, by identity: the layers of one forward share one tensor
+_plans: list[tuple[torch.Tensor, tuple[list[torch.Tensor], torch.Tensor]]] = []
+
+
+def segment_plan(cu_seqlens: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Token indices (n_L, L) for each distinct segment length L, and the inverse permutation that puts the
+    concatenated outputs back in sequence order."""
+    for tensor, plan in _plans:
+        if tensor is cu_seqlens:
+            return plan
+    bounds = cu_seqlens.tolist()
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        if end > start:
+            by_length[end - start].append(start)
+    device = cu_seqlens.device
+    groups = [
+        torch.tensor(starts, device=device)[:, None] + torch.arange(length, device=device)
+        for length, starts in by_length.items()
+    ]
+    order = torch.cat([g.reshape(-1) for g in groups])
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(order.numel(), device=device)
+    plan = (groups, inverse)
+    _plans[:] = [*_plans[-3:], (cu_seqlens, plan)]
+    return plan
+
+
+def segment_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_seqlens: torch.Tensor, causal: bool, scale: float
+) -> torch.Tensor:
+    """softmax(q k^T * scale [+ causal mask]) v within each segment; q (H, T, D), k and v (Hkv, T, D) with
+    H a multiple of Hkv (grouped-query). Returns (H, T, D)."""
+    groups, inverse = segment_plan(cu_seqlens)
+    if k.shape[0] != q.shape[0]:  # grouped-query attention: each kv head serves H / Hkv query heads
+        rep = q.shape[0] // k.shape[0]
+        k, v = k.repeat_interleave(rep, dim=0), v.repeat_interleave(rep, dim=0)
+    outs = []
+    for idx in groups:  # idx (n, L): n segments of length L
+        qs, ks, vs = (x[:, idx].transpose(0, 1) for x in (q, k, v))  # (n, H, L, D)
+        o = F.scaled_dot_product_attention(qs, ks, vs, is_causal=causal, scale=scale)
+        outs.append(o.transpose(1, 2).reshape(-1, q.shape[0], q.shape[-1]))  # (n*L, H, D)
+    return torch.cat(outs)[inverse].transpose(0, 1)  # (H, T, D)
+
+
+# -- vision tower ------------------------------------------------------------------------------------------
+def _vision_attention_forward(
+    self: Any,
+    hidden_states: torch.Tensor,
+    cu_seqlens: torch.Tensor,
+    position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,
+    **_: Any,
+) -> torch.Tensor:
+    """Qwen2.5-VL's vision attention (transformers' math: qkv, 2-D rotary, attention within each window or
+    image, proj) with `segment_attention` in place of one call per window."""
+    from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb_vision
+
+    n = hidden_states.shape[0]
+    q, k, v = self.qkv(hidden_states).reshape(n, 3, self.num_heads, -1).permute(1, 0, 2, 3).unbind(0)
+    cos, sin = position_embeddings
+    q, k = apply_rotary_pos_emb_vision(q, k, cos, sin)
+    out = segment_attention(
+        q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1), cu_seqlens, causal=False, scale=self.scaling
+    )
+    return self.proj(out.transpose(0, 1).reshape(n, -1))
+
+
+def install_vision_attention(model: torch.nn.Module) -> int:
+    """Route every Qwen2.5-VL vision attention of `model` through `segment_attention`; returns how many."""
+    count = 0
+    for module in model.modules():
+        if type(module).__name__ == "Qwen2_5_VLVisionAttention":
+            module.forward = types.MethodType(_vision_attention_forward, module)
+            count += 1
+    return count
+
+
+# -- language model on packed rows ---------------------------------------------------------------------------
+def _packed_attention(
+    module: Any,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """transformers attention interface: causal attention within the segments of a packed (1, T) row when
+    the forward carries `agentrl_cu_seqlens`, plain sdpa otherwise (padded batches, generation)."""
+    cu = kwargs.pop(SEGMENTS_KWARG, None)
+    if cu is None:
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling,
+                                      dropout=dropout, **kwargs)  # fmt: skip
+    assert query.shape[0] == 1, "a packed micro-batch is one row"
+    scale = scaling if scaling is not None else query.shape[-1] ** -0.5
+    out = segment_attention(query[0], key[0], value[0], cu.to(query.device), causal=True, scale=scale)
+    return out.transpose(0, 1).unsqueeze(0), None  # (1, T, H, D), as transformers' interfaces return
+
+
+def register_packed_attention() -> str:
+    """Register the packed attention (and sdpa's mask builder under its name) with transformers."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    AttentionInterface.register(PACKED_ATTENTION, _packed_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(PACKED_ATTENTION, sdpa_mask)
+    return PACKED_ATTENTION
+
+
+def install_packed_attention(model: torch.nn.Module) -> None:
+    """The language model of `model` attends with `_packed_attention` (the vision tower is left as it is)."""
+    register_packed_attention()
+    config = model.config
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    text._attn_implementation = PACKED_ATTENTION
