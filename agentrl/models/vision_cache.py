@@ -10,6 +10,7 @@ only the images it has not seen. Least recently used entries go past `max_bytes`
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,12 +18,25 @@ from typing import Any
 import numpy as np
 import torch
 
+_keys: dict[int, tuple[weakref.ref, str]] = {}  # id(image) -> (the image, its key): hash each object once
+
 
 def image_key(image: object) -> str:
-    """A content key for an image (array or PIL): shape and a 128-bit hash of its pixels."""
+    """A content key for an image (array or PIL): shape and a 128-bit hash of its pixels. An array object
+    seen before is not hashed again (PPO passes the same samples to every forward); treat images as
+    read-only once they are in a sample."""
+    seen = _keys.get(id(image))
+    if seen is not None and seen[0]() is image:
+        return seen[1]
     arr = np.ascontiguousarray(np.asarray(image))
-    digest = hashlib.blake2b(arr.tobytes(), digest_size=16).hexdigest()
-    return f"{'x'.join(map(str, arr.shape))}:{digest}"
+    key = f"{'x'.join(map(str, arr.shape))}:{hashlib.blake2b(arr.tobytes(), digest_size=16).hexdigest()}"
+    try:
+        if len(_keys) > 65536:
+            _keys.clear()
+        _keys[id(image)] = (weakref.ref(image), key)
+    except TypeError:  # an object that takes no weak reference: hashed every time
+        pass
+    return key
 
 
 def nbytes(value: object) -> int:
