@@ -40,7 +40,6 @@ import sys
 import tempfile
 import time
 import traceback
-import types
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +47,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PEAK_BF16 = 989e12  # H100/H200 SXM dense bf16 FLOP/s
 
 
-def _bare_envs_packages() -> None:
-    """`envs` and `envs.core` as bare packages: the learner needs only `envs.core.elements` (a dataclass), and
-    the packages' __init__ would import gymnasium and Playwright, which the GPU machine does not have."""
-    for name in ("envs", "envs.core"):
-        if name not in sys.modules:
-            module = types.ModuleType(name)
-            module.__path__ = [str(ROOT / name.replace(".", "/"))]
-            sys.modules[name] = module
-
-
 sys.path.insert(0, str(ROOT))
-_bare_envs_packages()
-
 import torch  # noqa: E402
+
+import scripts.gpu_check  # noqa: E402, F401  (registers `envs` as bare packages: no gymnasium or Playwright needed)
 
 CUDA = torch.cuda.is_available()
 DEVICE = torch.device("cuda" if CUDA else "cpu")
@@ -100,10 +89,9 @@ def make_samples(model_dir: Path, n: int) -> list[Any]:
     """n grounding samples, one per synthetic screen (so n distinct screenshots a step)."""
     from agentrl.data.samples import grounding_samples
     from agentrl.models.loading import load_processor
-    from scripts.gpu_check import synthetic_screens
 
     size = {"height": 672, "width": 1120} if CUDA else {}
-    screens = synthetic_screens(n, seed=3, **size)
+    screens = scripts.gpu_check.synthetic_screens(n, seed=3, **size)
     tok = load_processor(model_dir).tokenizer
     return list(grounding_samples(screens, tok, seed=3, per_screen=1))
 
