@@ -3,7 +3,8 @@
     python benchmarks/sft_learns.py [--tasks a,b,...] [--demos 3000] [--steps 1500] [--eval-seeds 200]
 
 DESIGN's bar: on held-out seeds, SFT beats both the random-click and the best-fixed-click baselines on at
-least 3 tasks. One multi-task model is trained on every task's demonstrations (seeds 0..demos-1, the
+least 3 tasks; "beats" is Fisher's exact test at p < 0.05 on the episodes (agentrl.flywheel.report.beats),
+with the counts in the JSON. One multi-task model is trained on every task's demonstrations (seeds 0..demos-1, the
 agent's default observation: screenshot + element list) with `agentrl train sft`, then played greedily
 (temperature 0) on seeds 1,000,000.. that no demonstration used. The best fixed click is searched on the
 training seeds and scored on the held-out ones, as is the random click (envs/baselines.py).
@@ -72,11 +73,14 @@ def make_demos(tasks: list[str], demos: int, store: Path, tokenizer) -> float:
     return seconds
 
 
-def sft(base: Path, store: Path, out: Path, steps: int, lr: float) -> Path:
+def sft(
+    base: Path, store: Path, out: Path, steps: int, lr: float, shift: float, budget_s: float | None
+) -> Path:
     if not (out / "final" / "COMPLETE").exists():
         cmd = [sys.executable, "-m", "agentrl", "train", "sft", f"model={base}", f"data.store={store}",
                f"output_dir={out}", f"steps={steps}", "learner.local=true", f"optim.lr={lr}",
-               "optim.warmup_steps=30", "data.shuffle_buffer=20000", "log_every=100", "checkpoint.save_every_steps=500"]  # fmt: skip
+               "optim.warmup_steps=30", "data.shuffle_buffer=20000", "log_every=100", "checkpoint.save_every_steps=500",
+               f"data.shift_max_frac={shift}", f"time_budget_s={budget_s}"]  # fmt: skip
         subprocess.run(cmd, check=True)
     return out / "final"
 
@@ -87,6 +91,8 @@ def main() -> None:
     ap.add_argument("--demos", type=int, default=3000, help="expert episodes per task")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--shift", type=float, default=0.25, help="data.shift_max_frac (0: off)")
+    ap.add_argument("--sft-minutes", type=float, default=None, help="SFT time budget (stops there)")
     ap.add_argument("--eval-seeds", type=int, default=200)
     ap.add_argument(
         "--fixed-seeds", type=int, default=20, help="training seeds for the best-fixed-click search"
@@ -102,6 +108,7 @@ def main() -> None:
 
     import envs
     from agentrl.flywheel.evaluate import baselines, evaluate
+    from agentrl.flywheel.report import beats
     from agentrl.models.factory import init_model
     from agentrl.models.loading import load_processor
 
@@ -114,21 +121,28 @@ def main() -> None:
     if args.demos_only:
         return
     t0 = time.monotonic()
-    model = sft(
-        base, store, WORK / "sft_learns" / f"sft-{args.demos}-{args.steps}-{args.lr:g}", args.steps, args.lr
-    )
+    name = f"sft-{args.demos}-{args.steps}-{args.lr:g}-shift{args.shift:g}-{len(tasks)}tasks"
+    budget_s = args.sft_minutes * 60 if args.sft_minutes else None
+    model = sft(base, store, WORK / "sft_learns" / name, args.steps, args.lr, args.shift, budget_s)
     sft_seconds = time.monotonic() - t0
+    trained = json.loads((model / "state.json").read_text())
 
     held_out = list(range(EVAL_SEED0, EVAL_SEED0 + args.eval_seeds))
     rows = {}
+    n = args.eval_seeds
     for task in tasks:
         floors = baselines(task, args.fixed_seeds, held_out, args.grid_step)
-        sft_rate = evaluate(model, [task], args.eval_seeds, EVAL_SEED0, max_steps=args.max_steps)[task]
+        sft_rate = evaluate(model, [task], n, EVAL_SEED0, max_steps=args.max_steps)[task]
         untrained = evaluate(base, [task], 50, EVAL_SEED0, max_steps=args.max_steps)[task]
-        rows[task] = {"sft": sft_rate, **floors, "untrained": untrained,
-                      "beats_both_floors": sft_rate > max(floors["best_fixed_click"], floors["random_click"])}  # fmt: skip
+        k = round(sft_rate * n)  # every rate here is over the same n held-out seeds
+        verdicts = {
+            f"beats_{f}": beats(k, n, round(floors[f] * n), n) for f in ("random_click", "best_fixed_click")
+        }
+        rows[task] = {"sft": sft_rate, **floors, "untrained": untrained, "episodes": n, **verdicts,
+                      "beats_both_floors": all(v["significant"] for v in verdicts.values())}  # fmt: skip
         print(f"{task}: sft {sft_rate:.1%}  best-fixed {floors['best_fixed_click']:.1%}  "
-              f"random {floors['random_click']:.1%}  expert {floors['expert']:.1%}  untrained {untrained:.1%}")  # fmt: skip
+              f"random {floors['random_click']:.1%}  expert {floors['expert']:.1%}  untrained {untrained:.1%}  "
+              f"beats both (Fisher p < 0.05): {rows[task]['beats_both_floors']}")  # fmt: skip
 
     mean = lambda k: sum(r[k] for r in rows.values()) / len(rows)  # noqa: E731
     result = {
@@ -146,8 +160,12 @@ def main() -> None:
             "max_steps": args.max_steps,
             "fixed_click_search": {"train_seeds": args.fixed_seeds, "grid_step": args.grid_step},
             "observation": "screenshot+elements",
+            "shift_max_frac": args.shift,
+            "sft_time_budget_s": budget_s,
+            "steps_done": trained.get("step"),
         },  # fmt: skip
         "seconds": {"demos": demo_seconds, "sft": round(sft_seconds, 1)},
+        "verdict": "beats a floor = higher and Fisher's exact test (two-sided) p < 0.05 on the held-out episodes",
         "tasks": rows,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ class TrainStage(StrictModel):
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
     shuffle_buffer: int = 20000
+    time_budget_s: float | None = None  # stop training here (SFTConfig.time_budget_s); None: no limit
 
     def steps_at(self, iteration: int) -> int:
         return self.steps if iteration == 0 or self.later_steps is None else self.later_steps

@@ -21,9 +21,11 @@ async def play(
     max_steps: int = 5,
     writer: StoreWriter | None = None,
     on_done: Callable[[Trajectory], None] | None = None,
+    agent: AgentConfig | None = None,
 ) -> list[Trajectory]:
     """Play `episodes` ((env id, seed) pairs) with `model` on `parallel` in-process envs sharing one HF
-    engine (it batches their requests); every trajectory goes to `writer` when given."""
+    engine (it batches their requests); every trajectory goes to `writer` when given. `agent`: how the
+    episode is shown to the model (default: AgentConfig's); its sampling and max_steps are set here."""
     import torch
 
     from rollout.engines.hf import HFEngine
@@ -32,7 +34,8 @@ async def play(
 
     gpu = torch.cuda.is_available()
     engine = HFEngine(model, dtype="bfloat16" if gpu else "float32", device="cuda" if gpu else "cpu")
-    cfg = AgentConfig(max_steps=max_steps, sampling=SamplingConfig(temperature=temperature, max_tokens=40))
+    sampling = SamplingConfig(temperature=temperature, max_tokens=40)
+    cfg = (agent or AgentConfig()).model_copy(update={"max_steps": max_steps, "sampling": sampling})
     queue = list(reversed(episodes))
     out: list[Trajectory] = []
 

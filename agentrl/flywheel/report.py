@@ -89,11 +89,18 @@ def _compare(row: dict[str, Any] | None, other: tuple[str, float] | None, n: int
     if row is None or other is None or other[1] != other[1] or row["mean"] != row["mean"]:
         return {"significant": False, "higher": False, "p_value": None, "compared": None}
     k1, k2 = round(row["mean"] * n), round(other[1] * n)
-    p = fisher_exact(k1, n, k2, n)
-    return {
-        "significant": k1 > k2 and p < SIGNIFICANCE, "higher": k1 > k2, "p_value": p, "episodes": n,
-        "compared": f"{row['iteration']}/{row['checkpoint']} {k1}/{n} vs {other[0]} {k2}/{n}",
-    }  # fmt: skip
+    return {**beats(k1, n, k2, n), "episodes": n,
+            "compared": f"{row['iteration']}/{row['checkpoint']} {k1}/{n} vs {other[0]} {k2}/{n}"}  # fmt: skip
+
+
+def beats(k: int, n: int, k_other: int, n_other: int) -> dict[str, Any]:
+    """Does k/n successes beat k_other/n_other? Only when higher and Fisher's exact test (two-sided) gives
+    p < SIGNIFICANCE: at tens of episodes a few points are noise. The one verdict every report and
+    benchmark uses; the counts travel with it."""
+    higher = k * n_other > k_other * n
+    p = fisher_exact(k, n, k_other, n_other)
+    return {"significant": higher and p < SIGNIFICANCE, "higher": higher, "p_value": p,
+            "counts": f"{k}/{n} vs {k_other}/{n_other}"}  # fmt: skip
 
 
 def _verdict_text(c: dict[str, Any]) -> str:

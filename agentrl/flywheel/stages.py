@@ -128,6 +128,7 @@ def _train(ctx: Context, it: int, objective: str, start: Path) -> dict[str, Any]
         model=str(start),
         output_dir=str(out),
         steps=stage.steps_at(it),
+        time_budget_s=stage.time_budget_s,
         log_every=max(1, stage.steps_at(it) // 10),
         data=TrainData(
             store=str(ctx.store),
@@ -149,7 +150,12 @@ def _train(ctx: Context, it: int, objective: str, start: Path) -> dict[str, Any]
     if (out / "final" / "COMPLETE").exists():
         return {"model": str(out / "final"), "resumed": "already complete"}
     final = train(cfg, resume=latest(out), on_step=on_step)
-    return {"model": str(final), "start": str(start), **last}
+    stopped = json.loads((final / "state.json").read_text()).get("stopped_at_budget", False)
+    if stopped:
+        ctx.log(
+            f"{objective}: stopped at its time budget ({stage.time_budget_s:.0f} s) at step {last.get('step')}"
+        )
+    return {"model": str(final), "start": str(start), "stopped_at_budget": stopped, **last}
 
 
 def ct(ctx: Context, it: int) -> dict[str, Any]:

@@ -6,10 +6,12 @@ so the data position saved in a checkpoint (samples consumed) is enough to conti
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Literal
 
 from agentrl.config import StrictModel
+from agentrl.data.augment import PointTokens, shift_sample
 from agentrl.data.fs import StoreURL
 from agentrl.data.samples import TrainSample, ct_samples, sft_samples, shuffled
 from agentrl.data.store import Query, TrajectoryStore
@@ -28,6 +30,10 @@ class TrainData(StrictModel):
     success: bool | None = True  # SFT: successes only; CT: None (everything)
     shuffle_buffer: int = 4096
     max_samples: int | None = None  # cap per epoch (quick runs)
+    # SFT: shift every sample's screenshots and points by a random offset of up to this fraction of the
+    # screen (agentrl.data.augment: grid layouts and recycled demos otherwise teach a small model the usual
+    # centres instead of copying the named one); 0: off. Needs whole-integer tokens and screen coordinates.
+    shift_max_frac: float = 0.0
 
 
 def _runs(cfg: TrainData) -> list[str | None]:
@@ -72,9 +78,17 @@ def epoch_samples(
 
 
 def sample_stream(
-    cfg: TrainData, objective: Literal["sft", "ct"], image_token_id: int, seed: int, skip: int = 0
+    cfg: TrainData,
+    objective: Literal["sft", "ct"],
+    image_token_id: int,
+    seed: int,
+    skip: int = 0,
+    points: PointTokens | None = None,
 ) -> Iterator[TrainSample]:
-    """Endless stream over epochs; `skip` samples are consumed first (resume). Raises DataError if empty."""
+    """Endless stream over epochs; `skip` samples are consumed first (resume). Raises DataError if empty.
+    With `points` (SFT, `cfg.shift_max_frac` > 0) each sample is shifted, with a generator seeded by its
+    position in the stream, so a resumed run sees the same samples."""
+    shift = points is not None and objective == "sft" and cfg.shift_max_frac > 0
     consumed = 0
     epoch = 0
     while True:
@@ -83,7 +97,11 @@ def sample_stream(
             produced += 1
             consumed += 1
             if consumed > skip:
-                yield s
+                yield (
+                    shift_sample(s, points, random.Random(seed * 1_000_003 + consumed), cfg.shift_max_frac)
+                    if shift
+                    else s
+                )
         if produced == 0:
             raise DataError(
                 f"data: no {objective.upper()} samples in store '{cfg.store}'"

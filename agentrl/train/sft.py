@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentrl.config import StrictModel, dump_config
+from agentrl.data.augment import PointTokens
 from agentrl.launch import resources
 from agentrl.launch.ray_init import RayConfig, init_ray
 from agentrl.train import checkpoint as ckpt
@@ -26,6 +27,9 @@ class SFTConfig(StrictModel):
     model: str = "runs/models/tiny"  # HF directory (or hub id) to start from
     output_dir: str = "runs/sft"
     steps: int = 300
+    # stop after this many seconds of training even if `steps` are not done (the final checkpoint says so:
+    # state.json "stopped_at_budget"); machines of one kind differ by up to 2x. None: no limit
+    time_budget_s: float | None = None
     log_every: int = 10
     data: TrainData = TrainData()
     learner: LearnerConfig = LearnerConfig()
@@ -37,6 +41,19 @@ class SFTConfig(StrictModel):
 
 def _image_token_id(model: str) -> int:
     return json.loads((Path(model) / "config.json").read_text())["image_token_id"]
+
+
+def point_tokens(cfg: SFTConfig) -> PointTokens | None:
+    """What the screen shift (`data.shift_max_frac`) rewrites points with; None when it is off, or when the
+    model's tokenizer splits integers (a pretrained one: then the SFT says so and trains unshifted)."""
+    if cfg.objective != "sft" or cfg.data.shift_max_frac <= 0:
+        return None
+    from agentrl.models.loading import load_processor
+
+    points = PointTokens.of(load_processor(cfg.model).tokenizer)
+    if points is None:
+        print(f"sft: data.shift_max_frac={cfg.data.shift_max_frac} is off: '{cfg.model}' splits integers")
+    return points
 
 
 def preflight(cfg: SFTConfig, resume: Path | None) -> dict[str, Any]:
@@ -75,11 +92,19 @@ def train(
             group.load(str(resume))
         step, seen = int(state["step"]), int(state["samples_seen"])
         stream = sample_stream(
-            cfg.data, cfg.objective, _image_token_id(cfg.model), cfg.learner.seed, skip=seen
-        )
+            cfg.data, cfg.objective, _image_token_id(cfg.model), cfg.learner.seed, skip=seen,
+            points=point_tokens(cfg),
+        )  # fmt: skip
         t0 = time.perf_counter()
         tokens = 0.0
+        stopped = False
         while step < cfg.steps:
+            if cfg.time_budget_s is not None and time.perf_counter() - t0 > cfg.time_budget_s:
+                stopped = True
+                print(
+                    f"{cfg.objective}: time budget {cfg.time_budget_s:.0f} s reached at step {step}/{cfg.steps}"
+                )
+                break
             batch = list(itertools.islice(stream, cfg.batch.global_batch_size))
             seen += len(batch)
             m = group.train_step(batch, cfg.batch.micro_batch_size)
@@ -96,7 +121,9 @@ def train(
                 group.save(str(ckpt.step_dir(out, step)), {"samples_seen": seen, "objective": cfg.objective})
                 ckpt.rotate(out, cfg.checkpoint.keep_last)
         final = out / "final"
-        group.save(str(final), {"samples_seen": seen, "objective": cfg.objective})
+        group.save(
+            str(final), {"samples_seen": seen, "objective": cfg.objective, "stopped_at_budget": stopped}
+        )
         return final
     finally:
         if writer is not None:

@@ -4,7 +4,7 @@ Fisher's exact test on the suite's episodes says p < 0.05."""
 from __future__ import annotations
 
 from agentrl.flywheel.config import FlywheelConfig
-from agentrl.flywheel.report import suite_rows
+from agentrl.flywheel.report import beats, suite_rows
 
 TASK = "agentrl/toy.click-target-v0"
 
@@ -47,3 +47,11 @@ def test_nothing_evaluated_is_no_verdict():
     s = _suite({"untrained": 0.0}, best_fixed=0.1)
     assert not any(s["verdicts"].values())
     assert all(c["p_value"] is None for c in s["comparisons"].values())
+
+
+def test_beats_is_fishers_test_on_the_counts():
+    """The benchmarks' verdict: 38/200 vs 36/200 (sft_learns' old toy row, once a 'yes') is noise."""
+    assert not beats(38, 200, 36, 200)["significant"] and beats(38, 200, 36, 200)["higher"]
+    assert beats(60, 200, 36, 200)["significant"] and beats(60, 200, 36, 200)["p_value"] < 0.05
+    assert not beats(36, 200, 60, 200)["significant"]  # significant, but lower
+    assert beats(9, 20, 20, 100)["counts"] == "9/20 vs 20/100" and beats(9, 20, 20, 100)["significant"]

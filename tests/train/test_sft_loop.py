@@ -97,3 +97,19 @@ def test_mismatched_images_are_refused(demo_samples, tiny_model_dir):
     bad = replace(demo_samples[0], images=[])
     with pytest.raises(DataError, match="1 image tokens but 0 images"):
         validate(bad, image_token_id)
+
+
+def test_a_spent_time_budget_stops_training_and_says_so(tiny_model_dir, demo_store, tmp_path):
+    import json
+
+    steps = []
+    final = train(
+        _cfg(tiny_model_dir, demo_store, tmp_path / "budget", time_budget_s=0.0),
+        on_step=lambda s, m: steps.append(s),
+    )
+    state = json.loads((final / "state.json").read_text())
+    assert steps == [] and state["stopped_at_budget"] is True and state["step"] == 0
+    unlimited = json.loads(
+        (train(_cfg(tiny_model_dir, demo_store, tmp_path / "all", steps=2)) / "state.json").read_text()
+    )
+    assert unlimited["stopped_at_budget"] is False and unlimited["step"] == 2

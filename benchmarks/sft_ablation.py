@@ -1,0 +1,294 @@
+"""Why does the tiny default's SFT learn so little on toy.click-target? One change at a time, same budget.
+
+    python benchmarks/sft_ablation.py --rows agentrl,fresh,uniform [--steps 300] [--eval-seeds 200]
+
+Every row trains the tiny model from the same random init (seed 0) with agentrl's learner
+(`LearnerGroup`, in-process, one thread), batch 32 for `--steps` optimizer steps, then plays it greedily
+through agentrl's evaluation path (HF engine, the agent, the env) on held-out seeds 1,000,000.. that no
+demonstration used. A row differs from `agentrl` (the main job's SFT as it was on toy: 800 scripted-expert
+demonstrations recycled, screenshot + element list, Thought + Action, the minimal system prompt, lr 1e-3 with
+20 warmup steps and cosine decay to 0.1) in the settings it names:
+
+    pool      demos in the fixed set the batches are drawn from (0: a fresh demo for every sample)
+    layout    grid (the toy's 3x5 cells) or uniform (centres anywhere: the probe's setting; a benchmark-only env)
+    obs       screenshot+elements or elements (text only)
+    thought   keep the expert's Thought line or answer with the Action alone
+    system    the agent's system prompt (minimal, or uitars: ~200 tokens)
+    schedule  cosine (warmup, decay to 0.1) or constant (the probe's)
+    mix       other tasks' demos mixed into every batch, as the main job's single SFT over all domains does
+    shift     agentrl.data.augment's screen shift (TrainData.shift_max_frac): the fix, on the fixed pool
+    probe     ../shared/probes/element_copy_probe.py itself (one thread), for as long as `probe_setting` trained
+
+Rows are appended to benchmarks/results/sft_ablation.json as they finish (run them one at a time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, ROOT, WORK, machine  # noqa: E402
+
+TOY = "agentrl/toy.click-target-v0"
+UNIFORM_TOY = "bench/toy.click-uniform-v0"  # registered by this script only
+EVAL_SEED0 = 1_000_000
+PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
+
+BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
+                            system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0)  # fmt: skip
+ROWS: dict[str, dict[str, Any]] = {
+    "agentrl": {},
+    "fresh": {"pool": 0},
+    "uniform": {"layout": "uniform"},
+    "uniform+fresh": {"layout": "uniform", "pool": 0},
+    "text_only": {"obs": "elements"},
+    "no_thought": {"thought": False},
+    "long_system": {"system": "uitars"},
+    "constant_lr": {"schedule": "constant"},
+    "lr3e-3": {"lr": 3e-3},
+    "mix_miniwob": {"mix": ["agentrl/miniwob.click-button-v0", "agentrl/miniwob.click-link-v0"]},
+    "probe_setting": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False},
+    "probe_setting+constant_lr": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False,
+                                  "schedule": "constant"},  # fmt: skip
+    "shift": {"shift": 0.25},
+    "shift+fresh": {"shift": 0.25, "pool": 0},
+    "probe": {},
+}
+
+
+def register_uniform_toy() -> None:
+    """The toy task with centres drawn uniformly (the probe's setting), for this ablation only: the toy env
+    keeps its grid (real GUIs sit on grids)."""
+    from envs.core.elements import Element
+    from envs.registry import _REGISTRY, EnvSpec, register
+    from envs.toy import click
+
+    class UniformToy(click.ToyClickEnv):
+        def _reset_task(self, seed: int, options: dict[str, Any]) -> str:
+            text = super()._reset_task(seed, options)
+            rng = random.Random(seed + 7_777_777)
+            placed: list[Element] = []
+            for b in self.buttons:  # same labels and sizes, anywhere on the screen below the header
+                for _ in range(100):
+                    x, y = rng.randint(0, self.width - b.w), rng.randint(30, self.height - b.h)
+                    if not any(abs(x - o.x) < max(b.w, o.w) and abs(y - o.y) < max(b.h, o.h) for o in placed):
+                        break
+                placed.append(Element(b.index, b.role, b.text, x, y, b.w, b.h))
+            self.buttons = placed
+            return text
+
+    sys.modules[__name__].UniformToy = UniformToy  # type: ignore[attr-defined]
+    if UNIFORM_TOY not in _REGISTRY:
+        register(EnvSpec(id=UNIFORM_TOY, entry_point=f"{__name__}:UniformToy", kind="toy", source="benchmark",
+                         has_expert=True, tags=("toy",)))  # fmt: skip
+
+
+def agent_config(row: dict[str, Any], max_steps: int = 10):
+    from rollout.agent import AgentConfig
+
+    return AgentConfig(observation=row["obs"], system_prompt=row["system"], max_steps=max_steps)
+
+
+class Demos:
+    """Scripted-expert SFT samples for a row: one per turn, as agentrl's SFT builds them from the store."""
+
+    def __init__(self, row: dict[str, Any], tokenizer: Any) -> None:
+        from rollout.engines.scripted import ExpertEngine
+        from rollout.local_env import LocalEnv
+
+        self.row, self.tok = row, tokenizer
+        self.task = UNIFORM_TOY if row["layout"] == "uniform" else TOY
+        self.engine = ExpertEngine(tokenizer)
+        self.env = LocalEnv()
+        self.loop = asyncio.new_event_loop()
+
+    def episode(self, task: str, seed: int) -> list:
+        from agentrl.data.samples import sft_samples
+        from rollout.episode import run_episode
+
+        t = self.loop.run_until_complete(
+            run_episode(self.engine, self.env, self.tok, agent_config(self.row), task, seed)
+        )
+        samples = list(sft_samples([t]))
+        if not self.row["thought"]:
+            for s in samples:  # the response without its Thought line: "Action: ...<|im_end|>"
+                resp = s.input_ids[len(s.input_ids) - s.num_trainable :]
+                text = self.tok.decode(resp[:-1])
+                cut = list(self.tok.encode(text[text.index("Action:") :], add_special_tokens=False)) + resp[-1:]
+                s.input_ids = s.input_ids[: len(s.input_ids) - len(resp)] + cut
+                s.loss_mask = [0] * (len(s.input_ids) - len(cut)) + [1] * len(cut)
+        return samples
+
+    def stream(self, seed: int = 0) -> Iterator:
+        """`_stream`, shifted as `agentrl.train.data.sample_stream` shifts it when the row asks."""
+        from agentrl.data.augment import PointTokens, shift_sample
+
+        points = PointTokens.of(self.tok) if self.row["shift"] else None
+        for n, s in enumerate(self._stream(seed)):
+            yield shift_sample(s, points, random.Random(n), self.row["shift"]) if points else s
+
+    def _stream(self, seed: int) -> Iterator:
+        """Endless samples: a fixed pool of `pool` demos per task reshuffled every epoch, or fresh ones."""
+        tasks = [self.task, *self.row["mix"]]
+        rng = random.Random(seed)
+        if self.row["pool"] == 0:
+            s = 0
+            while True:
+                for task in tasks:
+                    yield from self.episode(task, s)
+                s += 1
+        pool = [x for s in range(self.row["pool"]) for task in tasks for x in self.episode(task, s)]
+        while True:
+            rng.shuffle(pool)
+            yield from pool
+
+    def close(self) -> None:
+        self.env.close()
+        self.loop.close()
+
+
+def train_row(name: str, row: dict[str, Any], base: Path, steps: int, batch: int, out: Path) -> dict[str, Any]:
+    import itertools
+
+    import torch
+
+    from agentrl.models.loading import load_processor
+    from agentrl.train.config import LearnerConfig, OptimConfig
+    from agentrl.train.group import LearnerGroup
+
+    torch.set_num_threads(1)
+    tok = load_processor(base).tokenizer
+    demos = Demos(row, tok)
+    t0 = time.monotonic()
+    stream = demos.stream()
+    first = list(itertools.islice(stream, batch))  # a fixed pool is recorded here, before the clock starts
+    record_s = time.monotonic() - t0
+    optim = OptimConfig(lr=row["lr"], warmup_steps=20, min_lr_ratio=1.0 if row["schedule"] == "constant" else 0.1)
+    group = LearnerGroup(str(base), LearnerConfig(local=True, seed=0), optim, steps)
+    t0 = time.monotonic()
+    losses, step_s, demo_s = [], 0.0, 0.0
+    b = first
+    for step in range(steps):
+        m = group.train_step(b, 8)
+        step_s += m["step_s"]
+        losses.append(m["nll_sum"] / max(m["tokens"], 1.0))
+        if (step + 1) % 50 == 0:
+            print(f"  {name} step {step + 1}/{steps} loss {sum(losses[-50:]) / 50:.3f} "
+                  f"{time.monotonic() - t0:.0f}s", flush=True)  # fmt: skip
+        t1 = time.monotonic()
+        b = list(itertools.islice(stream, batch))
+        demo_s += time.monotonic() - t1
+    sft_s = time.monotonic() - t0
+    group.save(str(out), {"samples_seen": steps * batch, "objective": "sft"})
+    demos.close()
+    tokens = [len(s.input_ids) for s in first]
+    return {"sft_seconds": round(sft_s, 1), "train_step_seconds": round(step_s, 1),
+            "fresh_demo_seconds": round(demo_s, 1) if row["pool"] == 0 else 0.0,
+            "pool_record_seconds": round(record_s, 1), "final_loss": round(sum(losses[-20:]) / 20, 4),
+            "first_loss": round(losses[0], 4), "mean_sample_tokens": round(sum(tokens) / len(tokens), 1)}  # fmt: skip
+
+
+def step_timing(base: Path, batch: int, steps: int = 12) -> dict[str, Any]:
+    """Seconds per optimizer step (mean of the last steps-2, one thread): the vision tower's share of a step
+    is the difference between screenshot+elements with and without gradients through it, and text only."""
+    import itertools
+
+    import torch
+
+    from agentrl.models.loading import load_processor
+    from agentrl.train.config import LearnerConfig, OptimConfig
+    from agentrl.train.group import LearnerGroup
+
+    torch.set_num_threads(1)
+    tok = load_processor(base).tokenizer
+    out = {}
+    for name, obs, freeze in (("screenshot+elements", "screenshot+elements", False),
+                              ("screenshot+elements, vision frozen", "screenshot+elements", True),
+                              ("elements (text only)", "elements", False)):  # fmt: skip
+        demos = Demos({**BASE, "obs": obs, "pool": 0}, tok)
+        stream = demos.stream()
+        group = LearnerGroup(str(base), LearnerConfig(local=True, freeze_vision=freeze), OptimConfig(), steps)
+        times = [group.train_step(list(itertools.islice(stream, batch)), 8)["step_s"] for _ in range(steps)]
+        demos.close()
+        out[name] = round(sum(times[2:]) / (steps - 2), 3)
+    return out
+
+
+def evaluate_row(row: dict[str, Any], model: Path, episodes: int) -> dict[str, Any]:
+    from agentrl.flywheel.evaluate import held_out, play
+
+    task = UNIFORM_TOY if row["layout"] == "uniform" else TOY
+    trajs = asyncio.run(play(model, held_out([task], episodes, EVAL_SEED0), agent=agent_config(row, 5)))
+    wins = sum(int(t.success) for t in trajs)
+    first = [t.turns[0].text for t in trajs[:3] if t.turns]
+    return {"task": task, "successes": wins, "episodes": len(trajs), "success": wins / len(trajs),
+            "sample_responses": first}  # fmt: skip
+
+
+def run_probe(seconds: float, extra: list[str]) -> dict[str, Any]:
+    cmd = [sys.executable, str(PROBE), "128", "4", str(int(seconds)), *extra]
+    t0 = time.monotonic()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread, as the agentrl rows
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
+    last = [ln for ln in out.splitlines() if ln.startswith("final")][-1]
+    fields = dict(kv.split("=") for kv in last.split()[1:])
+    n = 400 if seconds > 120 else 20
+    return {"task": "probe (text, uniform, fresh)", "exact": float(fields["exact"]),
+            "in_box": float(fields["in_box"]), "episodes": n, "successes": round(float(fields["in_box"]) * n),
+            "success": float(fields["in_box"]), "steps": int(fields["step"]), "sft_seconds": round(time.monotonic() - t0, 1),
+            "log_tail": out.splitlines()[-4:]}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default="agentrl")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--eval-seeds", type=int, default=200)
+    ap.add_argument("--probe-seconds", type=float, default=0, help="0: the probe_setting row's SFT seconds")
+    ap.add_argument("--out", default=str(RESULTS / "sft_ablation.json"))
+    ap.add_argument("--timing", action="store_true", help="measure seconds per step (vision's share) only")
+    args = ap.parse_args()
+
+    from agentrl.models.factory import init_model
+
+    register_uniform_toy()
+    base = init_model("tiny", WORK / "tiny", seed=0)
+    path = Path(args.out)
+    result = json.loads(path.read_text()) if path.exists() else {"benchmark": "sft_ablation", "rows": {}}
+    budget = {"steps": args.steps, "batch": args.batch, "threads": 1, "eval_seeds": args.eval_seeds,
+              "eval": f"greedy, seeds {EVAL_SEED0}.., max 5 agent steps"}  # fmt: skip
+    if args.timing:
+        result["step_seconds"] = {**step_timing(base, args.batch), "batch": args.batch, "threads": 1}
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(result["step_seconds"])
+        return
+    for name in args.rows.split(","):
+        row = {**BASE, **ROWS[name]}
+        print(f"row {name}: {ROWS[name] or 'as agentrl runs it'}", flush=True)
+        if name == "probe":
+            seconds = args.probe_seconds or result["rows"]["probe_setting"]["sft_seconds"]
+            res = run_probe(seconds, [])
+        else:
+            out = WORK / "sft_ablation" / f"{name}-{args.steps}"
+            res = train_row(name, row, base, args.steps, args.batch, out)
+            res.update(evaluate_row(row, out, args.eval_seeds))
+        res.update(change=ROWS[name], budget=budget, machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"))
+        print(f"row {name}: {res['successes']}/{res['episodes']} = {res['success']:.1%} "
+              f"({res['sft_seconds']} s)", flush=True)  # fmt: skip
+        result["rows"][name] = res
+        path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
