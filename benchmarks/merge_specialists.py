@@ -13,7 +13,9 @@ specialist B on group B (MiniWoB click-link, click-widget), from the same base, 
 
 Writes benchmarks/results/merge_specialists.json; top-level "ratio" = the 0.5/0.5 merge's mean success
 over both groups / the better specialist's mean over both groups (1 = the merge keeps both verticals as
-well as the best single specialist does; higher is better).
+well as the best single specialist does; higher is better). A ratio is not a verdict: "verdicts" says
+which model beats which, each by Fisher's exact test at p < 0.05 on the pooled test episodes, with the
+counts (agentrl.flywheel.report.beats); `--verdicts-only` recomputes them from an existing results file.
 """
 
 from __future__ import annotations
@@ -49,15 +51,48 @@ def specialist(base: Path, store: Path, group: str, steps: int, lr: float) -> Pa
     return out / "final"
 
 
+VERDICTS = (  # (model, other, group or "both"): does `model` beat `other` on that group's test episodes?
+    ("specialist_A", "sft_base", "A"),
+    ("specialist_B", "sft_base", "B"),
+    ("merged_0.5", "sft_base", "both"),
+    ("merged_0.5", "specialist_A", "both"),
+    ("merged_0.5", "specialist_B", "both"),
+    ("merged_search", "sft_base", "both"),
+)
+
+
+def verdicts(table: dict, episodes: int) -> dict:
+    """Each VERDICTS row as Fisher's test on successes pooled over the group's tasks (`episodes` per task)."""
+    from agentrl.flywheel.report import beats
+
+    out = {}
+    for model, other, group in VERDICTS:
+        tasks = [t for g, ts in GROUPS.items() if group in (g, "both") for t in ts]
+        k, k2 = (sum(round(table[m]["per_task"][t] * episodes) for t in tasks) for m in (model, other))
+        out[f"{model} > {other} ({group})"] = beats(k, episodes * len(tasks), k2, episodes * len(tasks))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", type=Path, required=True)
-    ap.add_argument("--store", type=Path, required=True)
+    ap.add_argument("--base", type=Path)
+    ap.add_argument("--store", type=Path)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--test-episodes", type=int, default=20)
     ap.add_argument("--search-episodes", type=int, default=8)
+    ap.add_argument("--verdicts-only", action="store_true", help="add verdicts to the existing results file")
     args = ap.parse_args()
+    if args.verdicts_only:
+        path = RESULTS / "merge_specialists.json"
+        result = json.loads(path.read_text())
+        n = result["test_seeds"][1] - result["test_seeds"][0] + 1
+        result["verdicts"] = verdicts(result["success"], n)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result["verdicts"], indent=2))
+        return
+    if args.base is None or args.store is None:
+        ap.error("--base and --store are required (unless --verdicts-only)")
     from agentrl.cli import main as cli
     from agentrl.merge.search import play_success
 
@@ -103,6 +138,7 @@ def main() -> None:
         "success": table,
         "ratio": round(table["merged_0.5"]["mean"] / best_specialist, 3) if best_specialist else None,
         "ratio_means": "0.5/0.5 merge mean success over both groups / best specialist's (higher is better)",
+        "verdicts": verdicts(table, args.test_episodes),
         "seconds": {"train": round(train_s, 1), "total": round(time.monotonic() - t0, 1)},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
