@@ -47,7 +47,7 @@ def main() -> None:
     overrides = [
         f"model={args.model}", f"output_dir={out / 'ppo'}", f"store={out / 'store'}", "run=ppo-learns",
         f"pool.tasks=[{','.join(TASKS)}]", "pool.group_size=8", "pool.min_batch=48", "pool.max_batch=48",
-        "mode=sync", "estimator=grpo", "agent.max_steps=5", f"actor_optim.lr={args.lr}", "iterations=1000",
+        "mode=sync", "advantage.estimator=grpo", "agent.max_steps=5", f"actor_optim.lr={args.lr}", "iterations=1000",
         f"time_budget_s={args.budget_s}", f"eval.episodes={args.eval_episodes}", "value_pretrain_iterations=0",
         "save_every=0", *args.set,
     ]  # fmt: skip

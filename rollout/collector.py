@@ -5,8 +5,9 @@ ends, its slot takes the next task: among the next `task_lookahead` tasks, one w
 holds if there is one (each slot keeps `envs_per_slot` envs open), else the oldest. Faults stay local and
 are never lost silently — an engine error or timeout ends that episode with status "error"; an env worker
 that dies, or hangs (a call over `env_call_timeout_s`), is restarted and its episodes are retried (up to
-`max_retries`), then recorded with status "aborted"; an episode over its time limit is recorded "aborted"
-too. Every turn records the policy version that generated it, so episodes may span weight updates (partial
+`max_retries`), then recorded with status "aborted". An episode that runs out of its time limit
+(`episode_timeout_s`) ends as it would at its step budget: truncated, its turns kept (`Trajectory.timed_out`);
+one that cannot even be stopped then (env calls over their timeouts) is recorded "aborted". Every turn records the policy version that generated it, so episodes may span weight updates (partial
 rollouts).
 """
 
@@ -68,6 +69,11 @@ class Collector:
         self.restarts = 0
         self._live = 0  # episodes running now, over every stream of this collector
 
+    @property
+    def _overrun_s(self) -> float:
+        """The episode's time limit plus a reset's and a step's worth of env calls: past this, it is hung."""
+        return self.cfg.episode_timeout_s + 2 * self.cfg.env_call_timeout_s
+
     def _new_worker(self) -> Any:
         return self._actor_cls.remote(self.cfg.envs_per_worker, self._env_kwargs, self.cfg.envs_per_slot)
 
@@ -125,8 +131,9 @@ class Collector:
                         allow_shell=self.cfg.allow_shell,
                         meta=meta,
                         concurrency=lambda: self._live,
+                        time_limit_s=self.cfg.episode_timeout_s,
                     ),
-                    self.cfg.episode_timeout_s,
+                    self._overrun_s,
                 )
             except ray.exceptions.RayActorError as e:
                 last = f"env worker died: {str(e).splitlines()[0][:200]}"
@@ -141,7 +148,7 @@ class Collector:
                     "",
                     status="aborted",
                     meta=meta,
-                    reason=f"episode time limit ({self.cfg.episode_timeout_s:g}s)",
+                    reason=f"episode overran its time limit: no end within {self._overrun_s:g}s",
                 )
             except Exception as e:  # an env that raised instead of truncating: recorded, not lost
                 cause = e.cause if isinstance(e, ray.exceptions.RayTaskError) and e.cause else e

@@ -3,6 +3,10 @@
 Both sides are awaited, so many episodes interleave on one event loop: while one waits for the engine,
 another's env steps. Failures stay inside the episode: an engine error or timeout ends it with
 status "error" and the reason; the caller decides about env-worker deaths (see collector).
+
+The step budget is the agent's to spend: running out of the env's or the agent's `max_steps`, or of the
+episode's `time_limit_s` (checked before each turn and bounding each generation), ends the episode truncated
+with a reason from STEP_BUDGET_REASONS (`Trajectory.timed_out`: a failure, terminal for PPO).
 """
 
 from __future__ import annotations
@@ -46,10 +50,12 @@ async def run_episode(
     allow_shell: bool = False,
     meta: dict[str, Any] | None = None,
     concurrency: Callable[[], int] | None = None,
+    time_limit_s: float | None = None,
 ) -> Trajectory:
     """One episode. `concurrency()`: how many episodes share the engine now (a batching hint, see
-    GenerationRequest.concurrency)."""
+    GenerationRequest.concurrency). `time_limit_s`: the episode's time budget, counted from the reset."""
     obs, info = await env.reset(env_id, seed)
+    deadline = time.monotonic() + time_limit_s if time_limit_s is not None else float("inf")
     traj = Trajectory(env_id=env_id, seed=seed, instruction=obs["instruction"], meta=dict(meta or {}))
     agent = ReActAgent(tokenizer, cfg, allow_shell=allow_shell)
     agent.start(traj, obs, info)
@@ -71,9 +77,16 @@ async def run_episode(
         )
         t0 = time.perf_counter()
         try:
-            result = await asyncio.wait_for(engine.generate(request), request_timeout_s)
+            if _spent(deadline):
+                raise TimeoutError("no time left before the turn")
+            result = await asyncio.wait_for(
+                engine.generate(request), min(request_timeout_s, deadline - time.monotonic())
+            )
         except (EngineError, TimeoutError) as e:
-            traj.status, traj.reason = "error", f"engine: {type(e).__name__}: {e}"[:500]
+            if _spent(deadline):  # the episode's time budget ran out, not the engine
+                traj.truncated, traj.reason = True, f"episode time limit ({time_limit_s:g}s)"
+            else:
+                traj.status, traj.reason = "error", f"engine: {type(e).__name__}: {e}"[:500]
             return traj
         t1 = time.perf_counter()
         parsed = agent.act(result)
@@ -102,3 +115,7 @@ async def run_episode(
         agent.observe(traj, obs, info)
     traj.truncated, traj.reason = True, f"agent step limit ({cfg.max_steps})"
     return traj
+
+
+def _spent(deadline: float) -> bool:
+    return time.monotonic() >= deadline

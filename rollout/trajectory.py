@@ -25,6 +25,11 @@ from PIL import Image
 
 SCHEMA_VERSION = 1
 
+# How an episode that ran out of its step budget says so in `Trajectory.reason` (a prefix): the env's own
+# budget (GUIEnv's max_steps), the agent's max_steps, the episode time limit. Any other truncation is an
+# environment fault (a page never ready, an app that crashed), which is not the agent's doing.
+STEP_BUDGET_REASONS = ("step budget exhausted", "agent step limit", "episode time limit")
+
 
 def image_ref(image: np.ndarray) -> str:
     """Content hash of an image (shape + bytes), the key it is stored under."""
@@ -48,7 +53,9 @@ def decode_png(data: bytes) -> np.ndarray:
 class Turn:
     prompt_ids: list[int]
     response_ids: list[int]
-    logprobs: list[float]  # raw logprob of each response token under the behaviour policy
+    # logprob of each response token under the behaviour policy: the distribution the engine sampled from,
+    # log softmax(z / T) at sampling temperature T (raw logits at T = 1 or greedy)
+    logprobs: list[float]
     text: str
     image_refs: list[str]  # images of this prompt, in the order of its image pads
     action: dict[str, Any] | None = (
@@ -107,6 +114,20 @@ class Trajectory:
     @property
     def num_response_tokens(self) -> int:
         return sum(len(t.response_ids) for t in self.turns)
+
+    @property
+    def timed_out(self) -> bool:
+        """Ended by its step budget (env or agent max_steps, time limit): a failure of the agent, terminal
+        for PPO (nothing follows it to bootstrap from)."""
+        return self.status == "ok" and self.truncated and not self.terminated and self.reason.startswith(
+            STEP_BUDGET_REASONS
+        )
+
+    @property
+    def env_fault(self) -> bool:
+        """Not a verdict on the agent: an engine error, a dead or hung env worker (status != ok), or a
+        truncation for any reason other than the step budget. PPO leaves such episodes out (and counts them)."""
+        return self.status != "ok" or (self.truncated and not self.terminated and not self.timed_out)
 
     def actions_key(self) -> str:
         """A canonical string of the action sequence (for dedup of identical trajectories)."""

@@ -2,8 +2,9 @@
 
 Token-in/token-out: the caller sends prompt token ids (one `<|image_pad|>` per image, unexpanded) and gets
 back the response token ids the engine sampled with their logprobs. Text is for humans and the action
-parser; training uses the ids. Logprobs are raw (log-softmax of the model's logits over the full vocabulary,
-before temperature or token blocking), which is what the learner recomputes.
+parser; training uses the ids. Logprobs are the behaviour policy's: of the distribution the engine sampled
+from, log softmax(z / T) at the request's temperature T (T = 1 when greedy), so PPO's old logprobs are those
+of the policy version that sampled each turn, at any temperature.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class GenerationRequest:
 @dataclass
 class GenerationResult:
     token_ids: list[int]  # the sampled response, ending in EOS when finish_reason == "stop"
-    logprobs: list[float]  # raw logprob of each sampled token, same length as token_ids
+    logprobs: list[float]  # log softmax(z / T) of each sampled token, same length as token_ids
     text: str  # decoded without special tokens
     finish_reason: str  # "stop" | "length" | "error"
     policy_version: int

@@ -186,8 +186,10 @@ class HFEngine(Engine):
             output_logits=True,
             **kwargs,
         )
-        # (steps, B, V) -> (B, steps, V) raw logprobs
-        logp = torch.stack(out.logits, dim=1).float().log_softmax(-1)
+        # (steps, B, V) -> (B, steps, V): logprobs of the distribution sampled from, log softmax(z / T) of the
+        # model's own logits z (before token blocking, as the learner computes them); greedy: T = 1
+        z = torch.stack(out.logits, dim=1).float()
+        logp = (z / s.temperature if s.temperature > 0 else z).log_softmax(-1)
         new = out.sequences[:, width:]
         latency = time.perf_counter() - t0
         results = []

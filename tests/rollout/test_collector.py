@@ -146,11 +146,14 @@ def test_dead_env_worker_is_restarted_and_its_episodes_retried(ray_local, engine
     assert retried and all(t.status == "ok" for t in retried)
 
 
-def test_episode_time_limit_aborts_with_reason(ray_local, engine, tiny_tokenizer):
+def test_episode_time_limit_ends_it_as_a_step_budget_timeout(ray_local, engine, tiny_tokenizer):
+    # the time limit is the agent's budget, like max_steps: truncated, status ok, timed out (not a fault)
     cfg = CollectorConfig(env_workers=1, envs_per_worker=2, episode_timeout_s=0.5)
     trajs = _collect(Collector(Delayed(engine, [1], 5.0), tiny_tokenizer, AGENT, cfg), [(ENV, 0), (ENV, 1)])
     by_seed = {t.seed: t for t in trajs}
-    assert by_seed[1].status == "aborted" and "episode time limit" in by_seed[1].reason
+    t = by_seed[1]
+    assert t.status == "ok" and t.truncated and "episode time limit" in t.reason
+    assert t.timed_out and not t.env_fault
 
 
 def test_hung_env_worker_is_restarted_and_its_episodes_recorded(ray_local, engine, tiny_tokenizer, caplog):

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from pydantic import field_validator
 
 from agentrl.config import StrictModel
 
 
 class AdvantageConfig(StrictModel):
-    estimator: str = "gae"  # gae | grpo
+    estimator: str = "gae"  # a name in ESTIMATORS: gae | grpo (checked when the config loads)
     gamma: float = 1.0
     lambda_policy: float | None = None  # None: length-adaptive 1 - 1/(alpha * l)
     lambda_critic: float = 1.0
@@ -31,12 +32,19 @@ class AdvantageConfig(StrictModel):
     normalize: bool = True  # whiten advantages over the batch
     grpo_eps: float = 1e-6
 
+    @field_validator("estimator")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in ESTIMATORS:
+            raise ValueError(f"unknown estimator '{v}'; registered: {', '.join(sorted(ESTIMATORS))}")
+        return v
+
 
 @dataclass
 class EpisodeTokens:
     rewards: torch.Tensor  # (K,) reward on each response token (non-zero at turn ends)
     values: torch.Tensor  # (K,) V_k, state before emitting token k
-    bootstrap: float = 0.0  # V after the last token: 0 if terminated, an estimate if truncated
+    bootstrap: float = 0.0  # V after the last token: 0 at a terminal state (every episode PPO trains on)
     group: str = ""  # GRPO: episodes of the same task form a group
 
     @property

@@ -6,6 +6,11 @@
 In `async` mode the collector never stops: episodes still running continue across the update (partial
 rollouts; every turn records its policy version and stale turns are dropped or down-weighted). In `sync`
 mode each iteration collects a batch, waits for all of it, then trains (the baseline benchmarks compare).
+Either way an update holds whole groups of `pool.group_size` episodes of one (task, seed), as GRPO needs.
+
+Old logprobs are the engine's: the behaviour policy's, at the sampling temperature, at whatever version
+sampled each turn (engines report log softmax(z / T)); the learner never recomputes them. The policy version
+counts policy updates: an iteration whose policy update is skipped pushes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -32,6 +38,7 @@ from agentrl.train.ppo.batch import (
     StalenessConfig,
     build,
     explained_variance_of,
+    samples_to_value,
 )
 from rollout.agent import AgentConfig
 from rollout.collector import Collector, CollectorConfig, Task
@@ -57,10 +64,23 @@ class PPOHyper(StrictModel):
 class RolloutPool(StrictModel):
     tasks: list[str] = ["agentrl/toy.click-target-v0"]
     seed_start: int = 0
-    group_size: int = 1  # episodes per (task, seed): GRPO groups
+    group_size: int = Field(1, ge=1)  # episodes per (task, seed): GRPO groups, released to updates whole
     seed_count: int = Field(0, ge=0)  # 0: a new seed for every group; n > 0: groups cycle over n seeds
-    min_batch: int = 16  # trajectories in the pool before an update starts
-    max_batch: int = 64  # at most this many are used per update
+    min_batch: int = 16  # trajectories in the pool before an update starts (a multiple of group_size)
+    max_batch: int = 64  # at most this many are used per update (a multiple of group_size)
+
+    @model_validator(mode="after")
+    def _whole_groups(self) -> RolloutPool:
+        for name in ("min_batch", "max_batch"):
+            n = getattr(self, name)
+            if n < self.group_size or n % self.group_size:
+                raise ValueError(
+                    f"pool.{name}={n}: must be a positive multiple of pool.group_size={self.group_size} "
+                    "(updates hold whole groups)"
+                )
+        if self.max_batch < self.min_batch:
+            raise ValueError(f"pool.max_batch={self.max_batch}: must be >= pool.min_batch={self.min_batch}")
+        return self
 
 
 class EvalSettings(StrictModel):
@@ -79,8 +99,7 @@ class PPOConfig(StrictModel):
     iterations: int = 20
     time_budget_s: float = 0.0  # > 0: no iteration starts after this long (the before/after evals excluded)
     value_pretrain_iterations: int = 0  # critic-only iterations (lambda = 1) before PPO
-    estimator: str = "gae"
-    advantage: AdvantageConfig = AdvantageConfig()
+    advantage: AdvantageConfig = AdvantageConfig()  # advantage.estimator: gae | grpo
     ppo: PPOHyper = PPOHyper()
     rewards: RewardShaping = RewardShaping()
     staleness: StalenessConfig = StalenessConfig()
@@ -103,7 +122,7 @@ class PPOConfig(StrictModel):
     @property
     def uses_critic(self) -> bool:
         """GRPO's advantages are group-relative: no value model is built, trained or saved."""
-        return self.estimator != "grpo"
+        return self.advantage.estimator != "grpo"
 
     @model_validator(mode="after")
     def _check_fields_together(self) -> PPOConfig:
@@ -114,7 +133,7 @@ class PPOConfig(StrictModel):
             )
         if self.value_pretrain_iterations and not self.uses_critic:
             raise ValueError(
-                f"value_pretrain_iterations={self.value_pretrain_iterations}: estimator {self.estimator} has "
+                f"value_pretrain_iterations={self.value_pretrain_iterations}: estimator {self.advantage.estimator} has "
                 "no critic to pre-train; use 0"
             )
         if self.colocate:
@@ -136,28 +155,59 @@ def train_tasks(pool: RolloutPool, start_index: int = 0) -> Iterator[Task]:
 
 
 class _Pool:
-    """Finished trajectories waiting for an update."""
+    """Finished trajectories waiting for an update, released in whole groups: the `group_size` episodes of
+    one (task, seed) (GRPO's advantage compares them; a member alone would get 0). A group is complete once
+    all its members have arrived, whatever their status; members gone stale before release are dropped, and
+    a group left with fewer than min(2, group_size) fresh members with them."""
 
-    def __init__(self) -> None:
-        self.items: list[Trajectory] = []
+    def __init__(self, group_size: int) -> None:
+        self.group_size = group_size
+        self.open: dict[tuple[str, int], list[Trajectory]] = {}  # (env id, seed) -> members so far
+        self.ready: list[list[Trajectory]] = []  # complete groups, oldest first
+        self.dropped = 0  # stale trajectories dropped (with the groups they left too small)
         self.changed = asyncio.Event()
 
     def add(self, t: Trajectory) -> None:
-        self.items.append(t)
-        self.changed.set()
+        key = (t.env_id, t.seed)
+        members = self.open.setdefault(key, [])
+        members.append(t)
+        if len(members) == self.group_size:
+            self.ready.append(self.open.pop(key))
+            self.changed.set()
+
+    @property
+    def ready_count(self) -> int:
+        return sum(len(g) for g in self.ready)
+
+    def _prune(self, min_version: int) -> None:
+        """Drop trajectories whose newest turn is older than `min_version` (no longer trainable)."""
+        keep_at_least = min(2, self.group_size)
+        fresh_groups = []
+        for g in self.ready:
+            fresh = [t for t in g if max(t.policy_versions, default=min_version) >= min_version]
+            if len(fresh) >= keep_at_least:
+                fresh_groups.append(fresh)
+            self.dropped += len(g) - (len(fresh) if len(fresh) >= keep_at_least else 0)
+        self.ready = fresh_groups
 
     async def take(self, min_n: int, max_n: int, min_version: int) -> list[Trajectory]:
-        """Wait for `min_n` usable trajectories, then take the newest `max_n`. Trajectories whose newest
-        turn is older than `min_version` can no longer be trained on and are dropped."""
+        """Wait until complete groups hold `min_n` fresh trajectories, then take the newest whole groups, at
+        most `max_n` trajectories in all."""
         while True:
-            self.items = [t for t in self.items if max(t.policy_versions, default=min_version) >= min_version]
-            if len(self.items) >= min_n:
+            self._prune(min_version)
+            if self.ready_count >= min_n:
                 break
             self.changed.clear()
             await self.changed.wait()
-        self.items.sort(key=lambda t: t.created_at)
-        out, self.items = self.items[-max_n:], self.items[:-max_n]
-        return out
+        out: list[list[Trajectory]] = []
+        n = 0
+        for g in reversed(self.ready):
+            if n + len(g) <= max_n:
+                out.append(g)
+                n += len(g)
+        taken = {id(g) for g in out}
+        self.ready = [g for g in self.ready if id(g) not in taken]
+        return [t for g in reversed(out) for t in g]
 
 
 async def _feed(collector: Collector, tasks: Iterator[Task], pool: _Pool, counter: list[int]) -> None:
@@ -183,6 +233,7 @@ class PPOTrainer:
         self.out = Path(cfg.output_dir)
         self.iteration, self.version, self.tasks_issued = 0, 0, 0
         self.history: list[dict[str, float]] = []
+        self.rng = random.Random(cfg.actor.seed)  # minibatch shuffling
 
     # -- setup ---------------------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -239,45 +290,51 @@ class PPOTrainer:
 
         state = json.loads((self.resume / "loop.json").read_text())
         validate_resume(self.resume / "actor", self.cfg.actor.world_size)
-        await self.actor.run("load", str(self.resume / "actor"))
+        await asyncio.to_thread(self.actor.load, directory=str(self.resume / "actor"))
         if self.critic is not None:
             validate_resume(self.resume / "critic", self.cfg.critic.world_size)
-            await self.critic.run("load", str(self.resume / "critic"))
+            await asyncio.to_thread(self.critic.load, directory=str(self.resume / "critic"))
         self.iteration, self.version, self.tasks_issued = (
             state["iteration"],
             state["version"],
             state["tasks_issued"],
         )
-        await self.service.engine.update_weights(await self.actor.run("state_dict"), self.version)
+        await self.service.engine.update_weights(await asyncio.to_thread(self.actor.state_dict), self.version)
 
     # -- one update ------------------------------------------------------------------------------------------
     async def _values(self, trajs: list[Trajectory], lambda_critic: float | None = None) -> PPOBatch:
-        from agentrl.train.ppo.batch import turn_samples
-
-        samples, _ = turn_samples([t for t in trajs if t.status == "ok" and t.turns])
-        if not samples:
-            raise BadBatch("no model-generated turns in the batch")
-        mb = self.cfg.ppo.micro_batch_size
-        values = await self.critic.run("values", samples, mb) if self.critic is not None else None
-        adv = self.cfg.advantage.model_copy(update={"estimator": self.cfg.estimator})
+        """The batch: critic values, advantages and returns; old logprobs as the engines reported them."""
+        cfg, mb = self.cfg, self.cfg.ppo.micro_batch_size
+        samples = samples_to_value(trajs, cfg.rewards)
+        values = None
+        if self.critic is not None and samples:
+            values = await asyncio.to_thread(self.critic.values, samples=samples, micro_batch_size=mb)
+        adv = cfg.advantage
         if lambda_critic is not None:
             adv = adv.model_copy(update={"lambda_critic": lambda_critic})
-        batch = build(trajs, values, adv, self.cfg.rewards, self.cfg.staleness, self.version)
-        temp = self.cfg.agent.sampling.temperature
-        if temp != 1.0:  # engines report raw logprobs; the policy sampled from is softmax(z / T)
-            old = await self.actor.run("logprobs", batch.samples, mb, temp)
-            for extras, lp in zip(batch.policy_extras, old, strict=True):
-                extras["old_logprobs"] = lp
+        batch = build(trajs, values, adv, cfg.rewards, cfg.staleness, self.version)
         if self.reference is not None:
-            ref = await self.reference.run("logprobs", batch.samples, mb, temp)
+            ref = await asyncio.to_thread(
+                self.reference.logprobs,
+                samples=batch.samples,
+                micro_batch_size=mb,
+                temperature=cfg.agent.sampling.temperature,
+            )
             for extras, lp in zip(batch.policy_extras, ref, strict=True):
                 extras["ref_logprobs"] = lp
         return batch
 
-    async def _update(self, batch: PPOBatch, policy: bool = True) -> dict[str, float]:
-        p, m = self.cfg.ppo, {}
-        n = len(batch.samples)
+    def _minibatches(self, n: int) -> list[list[int]]:
+        """`ppo.minibatches` disjoint index sets over the batch's n samples, freshly shuffled each call."""
         order = list(range(n))
+        self.rng.shuffle(order)
+        k = self.cfg.ppo.minibatches
+        return [order[i::k] for i in range(k)]
+
+    async def _update(self, batch: PPOBatch, policy: bool = True) -> dict[str, float]:
+        """`ppo.epochs` passes over shuffled minibatches; metrics summed over every minibatch (token-weighted
+        means, mean grad norms); `policy_steps` counts the optimizer steps the policy took."""
+        p, sums = self.cfg.ppo, _Sums()
         kwargs = {
             "eps_low": p.eps_low,
             "eps_high": p.eps_high,
@@ -285,52 +342,39 @@ class PPOTrainer:
             "entropy_coef": p.entropy_coef,
             "temperature": self.cfg.agent.sampling.temperature,
         }
+        ranks = max(self.cfg.actor.world_size, self.cfg.critic.world_size)
         for _epoch in range(p.epochs):
-            for k in range(p.minibatches):
-                idx = order[k :: p.minibatches]
-                if len(idx) < max(self.cfg.actor.world_size, self.cfg.critic.world_size):
+            for idx in self._minibatches(len(batch.samples)):
+                if len(idx) < ranks:
                     continue
                 samples = [batch.samples[i] for i in idx]
                 if policy:
-                    pm = await self.actor.run(
-                        "train_step",
-                        samples,
-                        p.micro_batch_size,
-                        "ppo",
-                        [batch.policy_extras[i] for i in idx],
-                        None,
-                        kwargs,
-                    )
-                    tok = max(pm["num_tokens"], 1.0)
-                    m.update(
-                        pg_loss=pm["pg_loss_sum"] / tok,
-                        clipfrac=pm["clipped_tokens"] / tok,
-                        approx_kl=pm["approx_kl_sum"] / tok,
-                        actor_grad_norm=pm["grad_norm"],
-                    )
-                    if "kl_sum" in pm:  # KL(pi || pi_ref) per token, kl_coef > 0
-                        m["kl_ref"] = pm["kl_sum"] / tok
-                if self.critic is None:
-                    continue
-                cm = await self.critic.run(
-                    "train_step",
-                    samples,
-                    p.micro_batch_size,
-                    "value",
-                    [batch.critic_extras[i] for i in idx],
-                    None,
-                    {"clip": p.value_clip},
-                )
-                m.update(
-                    value_loss=cm["vf_loss_sum"] / max(cm["num_tokens"], 1.0),
-                    critic_grad_norm=cm["grad_norm"],
-                )
-        return m
+                    extras = [batch.policy_extras[i] for i in idx]
+                    sums.add_policy(await self._train_step(self.actor, samples, "ppo", extras, kwargs))
+                if self.critic is not None:
+                    extras = [batch.critic_extras[i] for i in idx]
+                    clip = {"clip": p.value_clip}
+                    sums.add_critic(await self._train_step(self.critic, samples, "value", extras, clip))
+        return sums.metrics()
+
+    async def _train_step(
+        self, group: Any, samples: list[Any], objective: str, extras: list[Any], kwargs: dict[str, Any]
+    ) -> dict[str, float]:
+        """One optimizer step of a learner group (actor or critic), off the event loop."""
+        return await asyncio.to_thread(
+            group.train_step,
+            samples=samples,
+            micro_batch_size=self.cfg.ppo.micro_batch_size,
+            objective=objective,
+            extras=extras,
+            objective_kwargs=kwargs,
+        )
 
     async def _push(self) -> float:
+        """A new policy version to every engine (called only after the policy took a step)."""
         t0 = time.perf_counter()
         self.version += 1
-        await self.service.engine.update_weights(await self.actor.run("state_dict"), self.version)
+        await self.service.engine.update_weights(await asyncio.to_thread(self.actor.state_dict), self.version)
         return time.perf_counter() - t0
 
     async def evaluate(self, episodes: int | None = None) -> dict[str, float]:
@@ -360,7 +404,7 @@ class PPOTrainer:
             if self.cfg.eval.episodes and self.iteration == 0:
                 report["before"] = await self.evaluate()
             started = time.monotonic()  # the time budget counts from here: value pre-training, iterations
-            pool, counter = _Pool(), [self.tasks_issued]
+            pool, counter = _Pool(self.cfg.pool.group_size), [self.tasks_issued]
             tasks = train_tasks(self.cfg.pool, self.tasks_issued)
             if self.cfg.mode == "async":
                 feeder = asyncio.create_task(_feed(self.service.collector, tasks, pool, counter))
@@ -432,16 +476,16 @@ class PPOTrainer:
         t1 = time.perf_counter()
         try:
             batch = await self._values(trajs)
-            no_signal = batch.stats["reward_variance"] == 0.0
+            no_signal = batch.stats["adv_nonzero_tokens"] == 0.0  # every trained token has A = 0
             m = await self._update(batch, policy=not no_signal)
             if no_signal:
-                m["policy_skipped_all_equal_rewards"] = 1.0
+                m["policy_skipped_zero_advantages"] = 1.0
         except BadBatch as e:
             self._log("skipped", {"reason_bad_batch": 1.0})
             print(f"iteration {self.iteration}: update skipped: {e}")
             batch, m = PPOBatch(stats={"episodes": float(len(trajs))}), {}
         t_update = time.perf_counter() - t1
-        t_sync = await self._push()
+        t_sync = await self._push() if m.get("policy_steps", 0.0) > 0 else 0.0
         self.iteration += 1
         self.tasks_issued = counter[0]
         turns = [u for t in trajs for u in t.turns]
@@ -456,15 +500,17 @@ class PPOTrainer:
             env_s=sum(u.timings.get("env_s", 0.0) for u in turns),
             max_staleness=float(max((self.version - 1 - u.policy_version for u in turns), default=0)),
             version=float(self.version),
+            pool_dropped_stale=float(pool.dropped),
         )
         self._log("train", m)
         if self.cfg.save_every and self.iteration % self.cfg.save_every == 0:
             await self.save(self.out / "checkpoints" / f"iter-{self.iteration:05d}")
 
     async def save(self, d: Path) -> None:
-        await self.actor.run("save", str(d / "actor"), {"iteration": self.iteration})
+        state = {"iteration": self.iteration}
+        await asyncio.to_thread(self.actor.save, directory=str(d / "actor"), state=state)
         if self.critic is not None:
-            await self.critic.run("save", str(d / "critic"), {"iteration": self.iteration})
+            await asyncio.to_thread(self.critic.save, directory=str(d / "critic"), state=state)
         state = {"iteration": self.iteration, "version": self.version, "tasks_issued": self.tasks_issued}
         (d / "loop.json").write_text(json.dumps(state))
         (d / "COMPLETE").write_text("")
@@ -477,6 +523,58 @@ class PPOTrainer:
                 self.tb.add_scalar(f"{kind}/{k}", float(v), self.iteration)
         if self.on_iteration:
             self.on_iteration(self.iteration, row)
+
+
+class _Sums:
+    """Metrics of every minibatch of an update, summed, then reported per token (losses, clip fraction,
+    approx KL) or per step (grad norms)."""
+
+    def __init__(self) -> None:
+        self.s: dict[str, float] = {}
+
+    def _add(self, prefix: str, m: dict[str, float], keys: tuple[str, ...]) -> None:
+        for k in keys:
+            if k in m:
+                self.s[prefix + k] = self.s.get(prefix + k, 0.0) + m[k]
+        self.s[prefix + "steps"] = self.s.get(prefix + "steps", 0.0) + (1.0 - m.get("skipped", 0.0))
+        self.s[prefix + "calls"] = self.s.get(prefix + "calls", 0.0) + 1.0
+
+    def add_policy(self, m: dict[str, float]) -> None:
+        keys = (
+            "pg_loss_sum",
+            "clipped_tokens",
+            "approx_kl_sum",
+            "kl_sum",
+            "entropy_sum",
+            "num_tokens",
+            "grad_norm",
+        )
+        self._add("policy_", m, keys)
+
+    def add_critic(self, m: dict[str, float]) -> None:
+        self._add("critic_", m, ("vf_loss_sum", "num_tokens", "grad_norm"))
+
+    def metrics(self) -> dict[str, float]:
+        s, out = self.s, {}
+        if "policy_calls" in s:
+            tok = max(s.get("policy_num_tokens", 0.0), 1.0)
+            out.update(
+                pg_loss=s["policy_pg_loss_sum"] / tok,
+                clipfrac=s["policy_clipped_tokens"] / tok,
+                approx_kl=s["policy_approx_kl_sum"] / tok,
+                actor_grad_norm=s["policy_grad_norm"] / s["policy_calls"],
+                policy_steps=s["policy_steps"],
+            )
+            if "policy_kl_sum" in s:  # KL(pi || pi_ref) per token, kl_coef > 0
+                out["kl_ref"] = s["policy_kl_sum"] / tok
+            if "policy_entropy_sum" in s:  # entropy_coef > 0
+                out["entropy"] = s["policy_entropy_sum"] / tok
+        if "critic_calls" in s:
+            out.update(
+                value_loss=s["critic_vf_loss_sum"] / max(s.get("critic_num_tokens", 0.0), 1.0),
+                critic_grad_norm=s["critic_grad_norm"] / s["critic_calls"],
+            )
+        return out
 
 
 def _tensorboard(out: Path) -> Any:

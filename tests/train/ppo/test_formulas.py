@@ -119,3 +119,27 @@ def test_grpo_batch_normalisation_never_rewards_an_all_failed_group():
     per_turn = [e["advantages"][2] for e in batch.policy_extras]  # the first response token of each turn
     assert per_turn[:10] == [0.0] * 10  # the all-failed group: no signal
     assert per_turn[10] > 0 and all(a < 0 for a in per_turn[11:])
+
+
+def test_the_entropy_bonus_raises_entropy():
+    """L = L_clip - entropy_coef * H: with A = 0 the only gradient is the bonus's, and a step down that
+    gradient must make the policy more uncertain (a flipped sign would sharpen it)."""
+    import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo")
+    from agentrl.train.batch import Batch
+    from agentrl.train.losses import token_entropy
+    from agentrl.train.objectives import get_objective
+
+    torch.manual_seed(0)
+    logits = (3 * torch.randn(2, 5, 11)).requires_grad_()  # (B, T, V)
+    ids = torch.randint(0, 11, (2, 5))
+    mask = torch.tensor([[0, 0, 1, 1, 1], [0, 1, 1, 1, 0]], dtype=torch.float32)
+    zeros = torch.zeros(2, 5)
+    batch = Batch(ids, torch.ones_like(ids), mask, torch.zeros_like(ids),
+                  extras={"old_logprobs": zeros, "advantages": zeros})  # fmt: skip
+    loss, m = get_objective("ppo")(logits, batch, entropy_coef=0.5, temperature=0.7)
+    h = float((token_entropy(logits, 0.7) * mask).sum())
+    assert m["entropy_sum"] == pytest.approx(h) and float(loss) == pytest.approx(-0.5 * h, rel=1e-5)
+    loss.backward()
+    with torch.no_grad():
+        stepped = logits - 0.1 * logits.grad
+    assert float((token_entropy(stepped, 0.7) * mask).sum()) > h
