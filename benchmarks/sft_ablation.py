@@ -17,6 +17,8 @@ demonstrations recycled, screenshot + element list, Thought + Action, the minima
     schedule  cosine (warmup, decay to 0.1) or constant (the probe's)
     mix       other tasks' demos mixed into every batch, as the main job's single SFT over all domains does
     shift     agentrl.data.augment's screen shift (TrainData.shift_max_frac): the fix, on the fixed pool
+    batch     samples per step; the row takes steps x batch / this many steps (the same samples seen)
+    steps     a longer budget than the others (named in the row)
     probe     ../shared/probes/element_copy_probe.py itself (one thread), for as long as `probe_setting` trained
 
 Rows are appended to benchmarks/results/sft_ablation.json as they finish (run them one at a time).
@@ -45,7 +47,8 @@ EVAL_SEED0 = 1_000_000
 PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
 
 BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
-                            system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0)  # fmt: skip
+                            system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0,
+                            batch=None, steps=None)  # fmt: skip
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
@@ -58,8 +61,23 @@ ROWS: dict[str, dict[str, Any]] = {
     "lr3e-3": {"lr": 3e-3},
     "mix_miniwob": {"mix": ["agentrl/miniwob.click-button-v0", "agentrl/miniwob.click-link-v0"]},
     "probe_setting": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False},
-    "probe_setting+constant_lr": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False,
-                                  "schedule": "constant"},  # fmt: skip
+    "probe_setting+constant_lr": {
+        "layout": "uniform",
+        "pool": 0,
+        "obs": "elements",
+        "thought": False,
+        "schedule": "constant",
+    },  # fmt: skip
+    "probe_setting@1800": {
+        "layout": "uniform",
+        "pool": 0,
+        "obs": "elements",
+        "thought": False,
+        "steps": 1800,
+    },
+    "probe_setting+batch8": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "batch": 8},
+    "batch8": {"batch": 8},
+    "shift+batch8": {"shift": 0.25, "batch": 8},
     "shift": {"shift": 0.25},
     "shift+fresh": {"shift": 0.25, "pool": 0},
     "probe": {},
@@ -124,7 +142,9 @@ class Demos:
             for s in samples:  # the response without its Thought line: "Action: ...<|im_end|>"
                 resp = s.input_ids[len(s.input_ids) - s.num_trainable :]
                 text = self.tok.decode(resp[:-1])
-                cut = list(self.tok.encode(text[text.index("Action:") :], add_special_tokens=False)) + resp[-1:]
+                cut = (
+                    list(self.tok.encode(text[text.index("Action:") :], add_special_tokens=False)) + resp[-1:]
+                )
                 s.input_ids = s.input_ids[: len(s.input_ids) - len(resp)] + cut
                 s.loss_mask = [0] * (len(s.input_ids) - len(cut)) + [1] * len(cut)
         return samples
@@ -157,7 +177,9 @@ class Demos:
         self.loop.close()
 
 
-def train_row(name: str, row: dict[str, Any], base: Path, steps: int, batch: int, out: Path) -> dict[str, Any]:
+def train_row(
+    name: str, row: dict[str, Any], base: Path, steps: int, batch: int, out: Path
+) -> dict[str, Any]:
     import itertools
 
     import torch
@@ -173,7 +195,9 @@ def train_row(name: str, row: dict[str, Any], base: Path, steps: int, batch: int
     stream = demos.stream()
     first = list(itertools.islice(stream, batch))  # a fixed pool is recorded here, before the clock starts
     record_s = time.monotonic() - t0
-    optim = OptimConfig(lr=row["lr"], warmup_steps=20, min_lr_ratio=1.0 if row["schedule"] == "constant" else 0.1)
+    optim = OptimConfig(
+        lr=row["lr"], warmup_steps=20, min_lr_ratio=1.0 if row["schedule"] == "constant" else 0.1
+    )
     group = LearnerGroup(str(base), LearnerConfig(local=True, seed=0), optim, steps)
     t0 = time.monotonic()
     losses, step_s, demo_s = [], 0.0, 0.0
@@ -192,7 +216,7 @@ def train_row(name: str, row: dict[str, Any], base: Path, steps: int, batch: int
     group.save(str(out), {"samples_seen": steps * batch, "objective": "sft"})
     demos.close()
     tokens = [len(s.input_ids) for s in first]
-    return {"sft_seconds": round(sft_s, 1), "train_step_seconds": round(step_s, 1),
+    return {"steps": steps, "batch": batch, "sft_seconds": round(sft_s, 1), "train_step_seconds": round(step_s, 1),
             "fresh_demo_seconds": round(demo_s, 1) if row["pool"] == 0 else 0.0,
             "pool_record_seconds": round(record_s, 1), "final_loss": round(sum(losses[-20:]) / 20, 4),
             "first_loss": round(losses[0], 4), "mean_sample_tokens": round(sum(tokens) / len(tokens), 1)}  # fmt: skip
@@ -258,6 +282,9 @@ def main() -> None:
     ap.add_argument("--probe-seconds", type=float, default=0, help="0: the probe_setting row's SFT seconds")
     ap.add_argument("--out", default=str(RESULTS / "sft_ablation.json"))
     ap.add_argument("--timing", action="store_true", help="measure seconds per step (vision's share) only")
+    ap.add_argument(
+        "--floors", action="store_true", help="random / best fixed click on the held-out seeds only"
+    )
     args = ap.parse_args()
 
     from agentrl.models.factory import init_model
@@ -266,8 +293,17 @@ def main() -> None:
     base = init_model("tiny", WORK / "tiny", seed=0)
     path = Path(args.out)
     result = json.loads(path.read_text()) if path.exists() else {"benchmark": "sft_ablation", "rows": {}}
-    budget = {"steps": args.steps, "batch": args.batch, "threads": 1, "eval_seeds": args.eval_seeds,
+    budget = {"samples": args.steps * args.batch, "steps_at_batch": [args.steps, args.batch], "threads": 1,
+              "eval_seeds": args.eval_seeds,
               "eval": f"greedy, seeds {EVAL_SEED0}.., max 5 agent steps"}  # fmt: skip
+    if args.floors:
+        from agentrl.flywheel.evaluate import baselines
+
+        seeds = list(range(EVAL_SEED0, EVAL_SEED0 + args.eval_seeds))
+        result["floors"] = {t: baselines(t, 20, seeds, 20) for t in (TOY, UNIFORM_TOY)}
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(result["floors"])
+        return
     if args.timing:
         result["step_seconds"] = {**step_timing(base, args.batch), "batch": args.batch, "threads": 1}
         path.write_text(json.dumps(result, indent=2) + "\n")
@@ -281,11 +317,16 @@ def main() -> None:
             res = run_probe(seconds, [])
         else:
             out = WORK / "sft_ablation" / f"{name}-{args.steps}"
-            res = train_row(name, row, base, args.steps, args.batch, out)
+            batch = row["batch"] or args.batch  # a smaller batch takes more steps: the same samples in all
+            steps = row["steps"] or args.steps * args.batch // batch
+            res = train_row(name, row, base, steps, batch, out)
             res.update(evaluate_row(row, out, args.eval_seeds))
         res.update(change=ROWS[name], budget=budget, machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"))
         print(f"row {name}: {res['successes']}/{res['episodes']} = {res['success']:.1%} "
               f"({res['sft_seconds']} s)", flush=True)  # fmt: skip
+        result = (
+            json.loads(path.read_text()) if path.exists() else result
+        )  # rows may finish elsewhere meanwhile
         result["rows"][name] = res
         path.write_text(json.dumps(result, indent=2) + "\n")
 

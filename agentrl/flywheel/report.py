@@ -155,8 +155,14 @@ def _markdown(suites: dict[str, Any], v1: dict[int, float], entries: dict[str, d
     lines += [f"- iteration {it}: {_pct(f)}" for it, f in v1.items()] or ["- (no rejection sampling ran)"]
     lines += ["", "## Stages", "", "| iteration | stage | status | seconds |", "|---|---|---|---|"]
     for e in entries.values():
-        lines.append(f"| {e['iteration']} | {e['stage']} | {e['status']} | {e.get('seconds', '')} |")
+        lines.append(f"| {e['iteration']} | {e['stage']} | {_status(e)} | {e.get('seconds', '')} |")
     return "\n".join(lines) + "\n"
+
+
+def _status(entry: dict[str, Any]) -> str:
+    """A stage's status, and whether its training stopped at its time budget (TrainStage.time_budget_s)."""
+    stopped = (entry.get("summary") or {}).get("stopped_at_budget")
+    return entry["status"] + (" (stopped at its time budget)" if stopped else "")
 
 
 def _svg(s: dict[str, Any], width: int = 640, height: int = 260) -> str:
@@ -220,7 +226,7 @@ def _html(suites: dict[str, Any], v1: dict[int, float], entries: dict[str, dict[
     )
     for e in entries.values():
         body.append(
-            f"<tr><td>{e['iteration']}</td><td>{e['stage']}</td><td>{e['status']}</td><td>{e.get('seconds', '')}</td></tr>"
+            f"<tr><td>{e['iteration']}</td><td>{e['stage']}</td><td>{_status(e)}</td><td>{e.get('seconds', '')}</td></tr>"
         )
     body.append("</table>")
     style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}tr.base{color:#777}"

@@ -55,3 +55,21 @@ def test_beats_is_fishers_test_on_the_counts():
     assert beats(60, 200, 36, 200)["significant"] and beats(60, 200, 36, 200)["p_value"] < 0.05
     assert not beats(36, 200, 60, 200)["significant"]  # significant, but lower
     assert beats(9, 20, 20, 100)["counts"] == "9/20 vs 20/100" and beats(9, 20, 20, 100)["significant"]
+
+
+def test_a_stage_stopped_at_its_time_budget_says_so(tmp_path):
+    from agentrl.flywheel.report import write_report
+
+    cfg = FlywheelConfig(domains={"toy": [TASK]}, eval={"episodes_per_task": 40})
+    entries = _entries({"sft": 0.5}, best_fixed=0.1)
+    entries["0/sft"] = {"iteration": 0, "stage": "sft", "status": "done", "seconds": 600.0,
+                        "summary": {"stopped_at_budget": True}}  # fmt: skip
+    entries["0/ct"] = {
+        "iteration": 0,
+        "stage": "ct",
+        "status": "done",
+        "summary": {"stopped_at_budget": False},
+    }
+    write_report(cfg, entries, tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "| 0 | sft | done (stopped at its time budget) | 600.0 |" in text and "| 0 | ct | done |" in text
