@@ -68,8 +68,9 @@ def _train(model_dir, even_wins: bool) -> tuple[float, float]:
         ]
         batch = build(trajs, None, adv, RewardShaping(), StalenessConfig(), version)
         learner.train_step(
-            batch.samples, 16, "ppo", batch.policy_extras, None, {"eps_low": 0.2, "eps_high": 0.28}
-        )
+            samples=batch.samples, micro_batch_size=16, objective="ppo", extras=batch.policy_extras,
+            objective_kwargs={"eps_low": 0.2, "eps_high": 0.28},
+        )  # fmt: skip
         asyncio.run(engine.update_weights(learner.state_dict(), version + 1))
     return rates[0], rates[-1]
 
