@@ -273,6 +273,20 @@ def run_probe(seconds: float, extra: list[str]) -> dict[str, Any]:
             "log_tail": out.splitlines()[-4:]}  # fmt: skip
 
 
+def add_verdicts(result: dict[str, Any]) -> None:
+    """Each trained row against the random and best-fixed click on its env's held-out seeds: Fisher's
+    exact test at p < 0.05 with the counts (agentrl.flywheel.report.beats)."""
+    from agentrl.flywheel.report import beats
+
+    for row in result["rows"].values():
+        floors = result["floors"].get(row["task"])
+        if floors is None:  # the probe: its own text task, no env
+            continue
+        n = row["episodes"]
+        for f in ("random_click", "best_fixed_click"):
+            row[f"beats_{f}"] = beats(row["successes"], n, round(floors[f] * n), n)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="agentrl")
@@ -303,6 +317,10 @@ def main() -> None:
         result["floors"] = {t: baselines(t, 20, seeds, 20) for t in (TOY, UNIFORM_TOY)}
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(result["floors"])
+        return
+    if args.verdicts:
+        add_verdicts(result)
+        path.write_text(json.dumps(result, indent=2) + "\n")
         return
     if args.timing:
         result["step_seconds"] = {**step_timing(base, args.batch), "batch": args.batch, "threads": 1}
