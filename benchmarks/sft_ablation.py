@@ -273,6 +273,37 @@ def run_probe(seconds: float, extra: list[str]) -> dict[str, Any]:
             "log_tail": out.splitlines()[-4:]}  # fmt: skip
 
 
+def data_checks(base: Path, demos: int = 200) -> dict[str, Any]:
+    """The toy's SFT samples as the model sees them (after the chat template): is the instruction in the
+    prompt, is the element list, does the expert click a listed centre of the named element, and are the
+    coordinates and element words one token each?"""
+    import re
+
+    from agentrl.models.loading import load_processor
+    from envs.toy.click import LABELS
+
+    tok = load_processor(base).tokenizer
+    d = Demos(BASE, tok)
+    samples = [s for seed in range(demos) for s in d.episode(TOY, seed)]
+    d.close()
+    ok = {"instruction_in_prompt": 0, "elements_in_prompt": 0, "click_is_named_elements_centre": 0}
+    for s in samples:
+        n = len(s.input_ids) - s.num_trainable
+        prompt, response = tok.decode(s.input_ids[:n]), tok.decode(s.input_ids[n:])
+        label = re.search(r'Click the "([^"]+)" button', prompt)
+        ok["instruction_in_prompt"] += label is not None
+        ok["elements_in_prompt"] += "Elements:" in prompt
+        centre = label and re.search(rf'\] button "{label.group(1)}" \((\d+,\d+)\)', prompt)
+        ok["click_is_named_elements_centre"] += bool(centre and f"({centre.group(1)})" in response)
+    pieces = [tok.decode([i]) for i in samples[0].input_ids]
+    return {**{k: f"{v}/{len(samples)}" for k, v in ok.items()},
+            "integers_0_1000_one_token": all(len(tok.encode(str(i), add_special_tokens=False)) == 1 for i in range(1001)),
+            "labels_one_token": all(len(tok.encode(w, add_special_tokens=False)) == 1 for w in LABELS),
+            "tokens_per_sample": round(sum(len(s.input_ids) for s in samples) / len(samples), 1),
+            "system_prompt_tokens": pieces.index("<|im_end|>") + 1,
+            "first_sample_tokens": pieces}  # fmt: skip
+
+
 def add_verdicts(result: dict[str, Any]) -> None:
     """Each trained row against the random and best-fixed click on its env's held-out seeds: Fisher's
     exact test at p < 0.05 with the counts (agentrl.flywheel.report.beats)."""
@@ -299,6 +330,8 @@ def main() -> None:
     ap.add_argument(
         "--floors", action="store_true", help="random / best fixed click on the held-out seeds only"
     )
+    ap.add_argument("--verdicts", action="store_true", help="each row against its env's floors (Fisher)")
+    ap.add_argument("--checks", action="store_true", help="the toy's samples as the model sees them")
     args = ap.parse_args()
 
     from agentrl.models.factory import init_model
@@ -317,6 +350,11 @@ def main() -> None:
         result["floors"] = {t: baselines(t, 20, seeds, 20) for t in (TOY, UNIFORM_TOY)}
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(result["floors"])
+        return
+    if args.checks:
+        result["data_checks"] = data_checks(base)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print({k: v for k, v in result["data_checks"].items() if k != "first_sample_tokens"})
         return
     if args.verdicts:
         add_verdicts(result)
