@@ -68,12 +68,12 @@ ROWS: dict[str, dict[str, Any]] = {
         "thought": False,
         "schedule": "constant",
     },  # fmt: skip
-    "probe_setting@1800": {
+    "probe_setting@1200": {
         "layout": "uniform",
         "pool": 0,
         "obs": "elements",
         "thought": False,
-        "steps": 1800,
+        "steps": 1200,
     },
     "probe_setting+batch8": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "batch": 8},
     "batch8": {"batch": 8},
