@@ -80,7 +80,7 @@ def sft(
         cmd = [sys.executable, "-m", "agentrl", "train", "sft", f"model={base}", f"data.store={store}",
                f"output_dir={out}", f"steps={steps}", "learner.local=true", f"optim.lr={lr}",
                "optim.warmup_steps=30", "data.shuffle_buffer=20000", "log_every=100", "checkpoint.save_every_steps=500",
-               f"data.shift_max_frac={shift}", f"time_budget_s={budget_s}"]  # fmt: skip
+               f"data.shift_max_frac={shift}", f"time_budget_s={'null' if budget_s is None else budget_s}"]  # fmt: skip
         subprocess.run(cmd, check=True)
     return out / "final"
 
