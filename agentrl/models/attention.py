@@ -8,15 +8,14 @@ Two places in a Qwen2.5-VL forward attend within segments of one long sequence:
 - the language model on a packed micro-batch: several samples in one row, each attending causally to
   itself only (verl's remove-padding, without flash-attn's varlen kernel).
 
-`segment_attention` runs one scaled-dot-product call per distinct segment length: segments of equal length
-are gathered into a batch (n, H, L, D), so a screenshot's windows cost one or two calls, not sixty. It is
-exact (the same softmax over the same keys), on CPU and GPU, with autograd.
+`segment_attention` runs one scaled-dot-product call per run of consecutive equal-length segments, taken as
+a view (n, H, L, D) of the sequence (no gather), so a screenshot's windows cost one to three calls, not
+sixty. It is exact (the same softmax over the same keys), on CPU and GPU, with autograd.
 """
 
 from __future__ import annotations
 
 import types
-from collections import defaultdict
 from typing import Any
 
 import torch
@@ -25,31 +24,28 @@ import torch.nn.functional as F
 PACKED_ATTENTION = "agentrl_packed"  # the language model's attention implementation when packing is on
 SEGMENTS_KWARG = "agentrl_cu_seqlens"  # cumulative segment lengths of a packed row, passed through forward
 # the plans of the last few cu_seqlens tensors, by identity: the layers of one forward share one tensor
-_plans: list[tuple[torch.Tensor, tuple[list[torch.Tensor], torch.Tensor]]] = []
+_plans: list[tuple[torch.Tensor, list[tuple[int, int, int]]]] = []
 
 
-def segment_plan(cu_seqlens: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Token indices (n_L, L) for each distinct segment length L, and the inverse permutation that puts the
-    concatenated outputs back in sequence order."""
+def segment_plan(cu_seqlens: torch.Tensor) -> list[tuple[int, int, int]]:
+    """Runs of consecutive segments of equal length, as (start, count, length): a run is one view
+    (count, length) of the sequence, so it costs one attention call and no copy. A screenshot's windows are
+    one run (two or three when its size is not a multiple of the window); a packed row has a run per sample."""
     for tensor, plan in _plans:
         if tensor is cu_seqlens:
             return plan
     bounds = cu_seqlens.tolist()
-    by_length: dict[int, list[int]] = defaultdict(list)
+    runs: list[tuple[int, int, int]] = []
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        if end > start:
-            by_length[end - start].append(start)
-    device = cu_seqlens.device
-    groups = [
-        torch.tensor(starts, device=device)[:, None] + torch.arange(length, device=device)
-        for length, starts in by_length.items()
-    ]
-    order = torch.cat([g.reshape(-1) for g in groups])
-    inverse = torch.empty_like(order)
-    inverse[order] = torch.arange(order.numel(), device=device)
-    plan = (groups, inverse)
-    _plans[:] = [*_plans[-3:], (cu_seqlens, plan)]
-    return plan
+        length = end - start
+        if length <= 0:
+            continue
+        if runs and runs[-1][2] == length and runs[-1][0] + runs[-1][1] * length == start:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1, length)
+        else:
+            runs.append((start, 1, length))
+    _plans[:] = [*_plans[-3:], (cu_seqlens, runs)]
+    return runs
 
 
 def segment_attention(
@@ -57,16 +53,16 @@ def segment_attention(
 ) -> torch.Tensor:
     """softmax(q k^T * scale [+ causal mask]) v within each segment; q (H, T, D), k and v (Hkv, T, D) with
     H a multiple of Hkv (grouped-query). Returns (H, T, D)."""
-    groups, inverse = segment_plan(cu_seqlens)
     if k.shape[0] != q.shape[0]:  # grouped-query attention: each kv head serves H / Hkv query heads
         rep = q.shape[0] // k.shape[0]
         k, v = k.repeat_interleave(rep, dim=0), v.repeat_interleave(rep, dim=0)
     outs = []
-    for idx in groups:  # idx (n, L): n segments of length L
-        qs, ks, vs = (x[:, idx].transpose(0, 1) for x in (q, k, v))  # (n, H, L, D)
-        o = F.scaled_dot_product_attention(qs, ks, vs, is_causal=causal, scale=scale)
-        outs.append(o.transpose(1, 2).reshape(-1, q.shape[0], q.shape[-1]))  # (n*L, H, D)
-    return torch.cat(outs)[inverse].transpose(0, 1)  # (H, T, D)
+    for start, count, length in segment_plan(cu_seqlens):
+        span = slice(start, start + count * length)
+        qs, ks, vs = (x[:, span].reshape(x.shape[0], count, length, -1).transpose(0, 1) for x in (q, k, v))
+        o = F.scaled_dot_product_attention(qs, ks, vs, is_causal=causal, scale=scale)  # (count, H, L, D)
+        outs.append(o.transpose(0, 1).reshape(q.shape[0], count * length, -1))
+    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
 
 # -- vision tower ------------------------------------------------------------------------------------------

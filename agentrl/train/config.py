@@ -58,10 +58,6 @@ class LearnerConfig(StrictModel):
             raise ValueError("local=true needs world_size=1")
         if self.micro_batch_tokens < 0 or self.cache_mb < 0:
             raise ValueError("micro_batch_tokens and cache_mb must be >= 0")
-        if self.freeze_vision and self.strategy == "fsdp2" or (
-            self.freeze_vision and self.strategy == "auto" and self.world_size > 1 and not self.lora.enabled
-        ):
-            raise ValueError("freeze_vision: not supported with strategy fsdp2 yet; use lora (DDP) or 1 rank")
         return self
 
 

@@ -156,9 +156,12 @@ class LearnerWorker:
             from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
             mp = MixedPrecisionPolicy(param_dtype=self.dtype, reduce_dtype=torch.float32)
+            # a frozen vision tower stays whole on every rank (no collectives: ranks' cache misses differ)
+            frozen = set(self.core.visual.parameters()) if self.cfg.freeze_vision else set()
             for layer in _transformer_blocks(model):
-                fully_shard(layer, mp_policy=mp)
-            fully_shard(model, mp_policy=mp)
+                if not frozen.intersection(layer.parameters()):
+                    fully_shard(layer, mp_policy=mp)
+            fully_shard(model, mp_policy=mp, ignored_params=frozen or None)
         elif self.strategy == "ddp":
             from torch.nn.parallel import DistributedDataParallel
 
@@ -205,7 +208,10 @@ class LearnerWorker:
         @torch.no_grad()
         def compute(indices: list[int]) -> list[torch.Tensor]:
             pv = torch.cat([pixels[starts[i] : starts[i + 1]] for i in indices])
-            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self._autocast):
+            autocast = self._autocast or self.strategy == "fsdp2" and self.dtype != torch.float32
+            with torch.autocast(
+                self.device.type, dtype=self.dtype, enabled=autocast
+            ):  # FSDP2: tower unsharded
                 out = self.core.get_image_features(pv, grid[indices], return_dict=True).pooler_output
             return [f.detach() for f in out]
 

@@ -142,6 +142,30 @@ def test_bf16_parameters_with_fp32_master_weights(tiny_model_dir, demo_samples, 
     assert _max_diff(sd, again.state_dict()) == 0.0
 
 
-def test_freeze_vision_with_fsdp2_is_refused_naming_the_field():
-    with pytest.raises(ValueError, match="freeze_vision"):
-        LearnerConfig(world_size=2, freeze_vision=True)
+def test_frozen_vision_under_fsdp2_keeps_the_tower_whole_and_trains_the_rest(tiny_model_dir, demo_samples):
+    """FSDP2 (one rank, gloo, in this process): the frozen tower is left out of sharding, so ranks compute
+    their own cache misses without collectives; the forward equals the unsharded model's."""
+    import os
+    import socket
+
+    import torch.distributed as dist
+
+    batch = demo_samples[:4]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(s.getsockname()[1]))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        plain = _group(tiny_model_dir).logprobs(batch)
+        g = _group(tiny_model_dir, strategy="fsdp2", freeze_vision=True)
+        assert g.info[0]["strategy"] == "fsdp2"
+        lp = g.logprobs(batch)
+        assert max(abs(a - b) for x, y in zip(plain, lp) for a, b in zip(x, y)) < 1e-5
+        before = _weights(g)
+        for _ in range(2):
+            g.train_step(batch, micro_batch_size=2)
+        after = _weights(g)
+    finally:
+        dist.destroy_process_group()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and not any("visual" in k for k in changed) and any("language_model" in k for k in changed)
