@@ -70,7 +70,7 @@ def _table(report: dict[str, Any], n_eval: int) -> dict[str, Any]:
     return table
 
 
-def _signal(rows: list[dict[str, float]]) -> dict[str, Any]:
+def _signal(rows: list[dict[str, float]], grouped: bool) -> dict[str, Any]:
     """What the updates had to learn from, over the whole run."""
     trained = sum(r.get("episodes_trained", 0.0) for r in rows)
     failures = sum(r.get("episodes_trained", 0.0) * (1 - r.get("success_rate", 0.0)) for r in rows)
@@ -79,7 +79,10 @@ def _signal(rows: list[dict[str, float]]) -> dict[str, Any]:
         "train_episodes": sum(r.get("episodes", 0.0) for r in rows),
         "train_episodes_trained": trained,
         "excluded_env_fault": sum(r.get("excluded_env_fault", 0.0) for r in rows),
-        "groups_mixed_share": sum(r.get("groups_mixed", 0.0) for r in rows) / groups if groups else None,
+        # GRPO groups (group_size > 1) with both outcomes; None for GAE's groups of one
+        "groups_mixed_share": sum(r.get("groups_mixed", 0.0) for r in rows) / groups
+        if groups and grouped
+        else None,
         "timeout_share_of_failures": sum(r.get("timeouts", 0.0) for r in rows) / failures
         if failures
         else None,
@@ -122,7 +125,7 @@ def main() -> None:
         "start": args.start if args.model is None else "given", "estimator": args.estimator, "model": str(model),
         "commit": _commit(), "machine": machine(), "config": "configs/ppo_tiny.yaml", "overrides": overrides,
         "budget_s": args.budget_s, "iterations": len(rows), "eval_seeds": [cfg.eval.seed_start,
-        cfg.eval.seed_start + args.eval_episodes - 1], "success": table, **_signal(rows), "wall_s": round(wall, 1),
+        cfg.eval.seed_start + args.eval_episodes - 1], "success": table, **_signal(rows, cfg.pool.group_size > 1), "wall_s": round(wall, 1),
     }  # fmt: skip
     path = RESULTS / "ppo_learns.json"
     old = json.loads(path.read_text()) if path.exists() else {"runs": []}
