@@ -7,6 +7,7 @@ Checks, each recorded as "ok" or its error, with its numbers, in a JSON report:
                batch of grounding samples; loss finite and decreasing, tokens/s, peak CUDA memory.
 3. dist_init   a torch.distributed group of world size 1 (NCCL on CUDA, gloo on CPU) and an all_reduce;
    fsdp2       in that group, the same learner under FSDP2 (`fully_shard` over one rank, bf16 params);
+   fsdp2_frozen_vision  and with `freeze_vision` (the tower unsharded, untouched, each screenshot once);
    ddp_lora    and under DDP with LoRA.
 4. engine_*    `HFEngine` on the device (bf16, then fp32): concurrent vs single greedy requests, a sampled one,
                then `update_weights` from a perturbed state dict; the greedy tokens and their logprobs are
@@ -259,12 +260,32 @@ def check_dist_init(out: dict[str, Any]) -> None:
     assert x.tolist() == [0.0, 1.0, 2.0, 3.0], f"all_reduce gave {x.tolist()}"
 
 
-def check_fsdp2(out: dict[str, Any], model_dir: Path, samples: list[Any], steps: int) -> None:
-    worker = new_worker(out, model_dir, learner_cfg(strategy="fsdp2"), steps)
+def check_fsdp2(
+    out: dict[str, Any], model_dir: Path, samples: list[Any], steps: int, freeze_vision: bool = False
+) -> None:
+    worker = new_worker(out, model_dir, learner_cfg(strategy="fsdp2", freeze_vision=freeze_vision), steps)
     train_steps(out, worker, samples, steps, micro=8)
     sd = worker.full_state_dict()
     out["state_dict_tensors"] = len(sd)
     assert sd and all(v.dtype == torch.float32 for v in sd.values()), "FSDP2 full state dict"
+    if freeze_vision:  # the tower is untouched and its features were computed once per screenshot
+        with torch.no_grad():
+            base = load_state_dict_from_dir(model_dir)
+        moved = [k for k, v in sd.items() if "visual" in k and not torch.equal(v, base[k].float())]
+        out["vision_cache"] = {"hits": worker.vision.hits, "misses": worker.vision.misses}
+        assert not moved and worker.vision.misses == len({k for s in samples for k in _keys(s)}), moved[:3]
+
+
+def _keys(sample: Any) -> list[str]:
+    from agentrl.models.vision_cache import image_key
+
+    return [image_key(im) for im in sample.images]
+
+
+def load_state_dict_from_dir(model_dir: Path) -> dict[str, torch.Tensor]:
+    from agentrl.models.weights import load_state_dict_from_dir as load
+
+    return load(model_dir)
 
 
 def check_ddp_lora(out: dict[str, Any], model_dir: Path, samples: list[Any], steps: int) -> None:
@@ -437,6 +458,7 @@ def run_all(report: dict[str, Any], tmp: Path, t_start: float) -> None:
         run_check(report, "dist_init", check_dist_init)
         if dist.is_initialized():
             run_check(report, "fsdp2", check_fsdp2, model_dir, samples, 10 if CUDA else 3)
+            run_check(report, "fsdp2_frozen_vision", check_fsdp2, model_dir, samples, 3, True)
             run_check(report, "ddp_lora", check_ddp_lora, model_dir, samples, 5 if CUDA else 3)
             dist.destroy_process_group()
     if model_dir:

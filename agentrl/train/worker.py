@@ -64,6 +64,7 @@ class LearnerWorker:
         self.rank, self.world = rank, cfg.world_size
         self.model: Any = None
         self.master: MasterWeights | None = None
+        self.rendezvous: tuple[str, int] | None = None
         self.step = 0
 
     # -- setup -----------------------------------------------------------------------------------------
@@ -81,15 +82,15 @@ class LearnerWorker:
     def setup(self, master: tuple[str, int] | None = None) -> dict[str, Any]:
         import torch.distributed as dist
 
-        self.master = master
+        self.rendezvous = master
         threads = max(1, int(self.cfg.num_cpus_per_worker))
         if not self.cfg.local:
             torch.set_num_threads(threads)
         use_cuda = self.cfg.num_gpus_per_worker > 0 and torch.cuda.is_available()
         self.device = torch.device("cuda", 0) if use_cuda else torch.device("cpu")
         if self.world > 1:
-            assert self.master is not None
-            os.environ.update(MASTER_ADDR=self.master[0], MASTER_PORT=str(self.master[1]))
+            assert self.rendezvous is not None
+            os.environ.update(MASTER_ADDR=self.rendezvous[0], MASTER_PORT=str(self.rendezvous[1]))
             backend = self.cfg.backend if self.cfg.backend != "auto" else ("nccl" if use_cuda else "gloo")
             dist.init_process_group(backend, rank=self.rank, world_size=self.world)
         self._seed(self.cfg.seed)
