@@ -119,8 +119,11 @@ class Trajectory:
     def timed_out(self) -> bool:
         """Ended by its step budget (env or agent max_steps, time limit): a failure of the agent, terminal
         for PPO (nothing follows it to bootstrap from)."""
-        return self.status == "ok" and self.truncated and not self.terminated and self.reason.startswith(
-            STEP_BUDGET_REASONS
+        return (
+            self.status == "ok"
+            and self.truncated
+            and not self.terminated
+            and self.reason.startswith(STEP_BUDGET_REASONS)
         )
 
     @property
