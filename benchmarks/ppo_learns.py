@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -116,9 +117,9 @@ def main() -> None:
         *args.set,
     ]  # fmt: skip
     cfg = load_config(PPOConfig, ROOT / "configs" / "ppo_tiny.yaml", overrides)
-    t0 = time.monotonic()
+    t0, load0 = time.monotonic(), os.getloadavg()[0]
     report = asyncio.run(PPOTrainer(cfg).run())
-    wall = time.monotonic() - t0
+    wall, load1 = time.monotonic() - t0, os.getloadavg()[0]
     rows = [r for r in report["history"] if r["kind"] == "train"]
     table = _table(report, args.eval_episodes)
     run = {
@@ -126,6 +127,7 @@ def main() -> None:
         "commit": _commit(), "machine": machine(), "config": "configs/ppo_tiny.yaml", "overrides": overrides,
         "budget_s": args.budget_s, "iterations": len(rows), "eval_seeds": [cfg.eval.seed_start,
         cfg.eval.seed_start + args.eval_episodes - 1], "success": table, **_signal(rows, cfg.pool.group_size > 1), "wall_s": round(wall, 1),
+        "load_avg_1min_start_end": [load0, load1],  # the 2 cores are shared: fewer iterations under load
     }  # fmt: skip
     path = RESULTS / "ppo_learns.json"
     old = json.loads(path.read_text()) if path.exists() else {"runs": []}
