@@ -22,6 +22,7 @@ test-fast: setup
 
 lint: setup
 	@$(BIN)/ruff check agentrl envs rollout tests benchmarks
+	@$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

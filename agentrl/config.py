@@ -106,3 +106,7 @@ def load_config(model: type[C], path: str | Path | None = None, overrides: list[
 def dump_config(cfg: BaseModel, path: str | Path) -> None:
     """Write the fully resolved config (defaults included) beside a run's outputs."""
     Path(path).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+
+
+# Held-out seeds: training (demonstrations, PPO, rejection sampling) draws seeds below this, evaluation from here up.
+EVAL_SEED_START = 1_000_000

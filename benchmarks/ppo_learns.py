@@ -94,7 +94,8 @@ def _signal(rows: list[dict[str, float]], grouped: bool) -> dict[str, Any]:
 
 def main() -> None:
     from agentrl.config import load_config
-    from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
+    from agentrl.train.ppo.config import PPOConfig
+    from agentrl.train.ppo.loop import PPOTrainer
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--start", choices=sorted(START_STEPS), default="strong")

@@ -41,13 +41,13 @@ def main() -> None:
     import torch
 
     import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo")
+    from agentrl.config import EVAL_SEED_START
     from agentrl.eval.stats import two_proportion_z, wilson
     from agentrl.launch.ray_init import RayConfig, init_ray
     from agentrl.train.config import LearnerConfig, LoraSettings, OptimConfig
     from agentrl.train.group import LearnerGroup
     from agentrl.train.ppo.advantages import AdvantageConfig
     from agentrl.train.ppo.batch import RewardShaping, StalenessConfig, build
-    from agentrl.train.ppo.loop import EVAL_SEED_START
     from rollout.agent import AgentConfig
     from rollout.collector import Collector, CollectorConfig
     from rollout.engines.base import SamplingConfig

@@ -27,7 +27,8 @@ TASK = "agentrl/toy.click-target-v0"
 
 def run_mode(model: Path, mode: str, iterations: int) -> dict:
     from agentrl.config import load_config
-    from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
+    from agentrl.train.ppo.config import PPOConfig
+    from agentrl.train.ppo.loop import PPOTrainer
 
     cfg = load_config(PPOConfig, ROOT / "configs" / "ppo_tiny.yaml", [
         f"model={model}", f"output_dir={WORK / 'rl_loop' / mode}", f"store={WORK / 'rl_loop' / 'store'}", f"run=bench-{mode}",

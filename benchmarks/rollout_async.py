@@ -198,7 +198,8 @@ def main() -> None:
     from rollout.agent import AgentConfig
     from rollout.collector import CollectorConfig
     from rollout.engines.base import SamplingConfig
-    from rollout.engines.config import EngineConfig, make_engine
+    from rollout.engines.config import EngineConfig
+    from rollout.engines.factory import make_engine
 
     init_ray(RayConfig())
     cc = CollectorConfig(

@@ -25,7 +25,7 @@ import warnings
 
 import gymnasium as gym
 
-from envs.registry import DuplicateEnvError, EnvSpec, UnknownEnvError, register
+from envs.specs import DuplicateEnvError, EnvSpec, UnknownEnvError, register
 
 ENTRY_POINT_GROUP = "agentrl.envs"
 _ENV_ID = re.compile(r"-v\d+$")

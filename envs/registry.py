@@ -9,57 +9,23 @@ through the `agentrl.envs` entry-point group, and `pkg.module:EnvClass` works as
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
 from typing import Any
 
 import gymnasium as gym
 
+from envs import plugins
+from envs.specs import _REGISTRY, DuplicateEnvError, EnvSpec, UnknownEnvError, register, unregister
 
-class UnknownEnvError(KeyError):
-    def __str__(self) -> str:  # KeyError quotes its message; this one is a sentence
-        return str(self.args[0])
-
-
-class DuplicateEnvError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    id: str
-    entry_point: str | Callable[..., gym.Env]
-    kind: str  # "browser", "web-app", "desktop", "toy", or a plugin's own
-    source: str  # who registered it: a module, an entry point, a file
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    has_expert: bool = False
-    tags: tuple[str, ...] = ()
-    max_episode_steps: int | None = None
-
-
-_REGISTRY: dict[str, EnvSpec] = {}
-
-
-def register(spec: EnvSpec) -> None:
-    if spec.id in _REGISTRY:
-        old = _REGISTRY[spec.id]
-        raise DuplicateEnvError(
-            f"env id '{spec.id}' is registered twice: by {old.source} and by {spec.source}"
-        )
-    _REGISTRY[spec.id] = spec
-    gym.register(id=spec.id, entry_point=spec.entry_point, kwargs=dict(spec.kwargs), disable_env_checker=True)
-
-
-def unregister(env_id: str) -> None:
-    _REGISTRY.pop(env_id, None)
-    gym.registry.pop(env_id, None)
+__all__ = [
+    "DuplicateEnvError", "EnvSpec", "UnknownEnvError", "add_loader", "list_envs", "load_all", "make", "register",
+    "spec", "unregister",
+]  # fmt: skip
 
 
 def spec(env_id: str) -> EnvSpec:
     load_all()
     if env_id not in _REGISTRY:
-        from envs import plugins
-
         if plugins.is_module_path(env_id):  # "pkg.module:EnvClass", made without a registration
             return plugins.register_module_path(env_id)
         close = difflib.get_close_matches(env_id, list(_REGISTRY), n=3, cutoff=0.5)
@@ -98,11 +64,7 @@ def load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    import importlib
-
     for target in _LOADERS:
         module, fn = target.split(":")
         getattr(importlib.import_module(module), fn)()
-    from envs.plugins import load_entry_points
-
-    load_entry_points()  # installed packages' envs (the `agentrl.envs` entry-point group), after the built-ins
+    plugins.load_entry_points()  # installed packages' envs (the `agentrl.envs` entry-point group), after the built-ins

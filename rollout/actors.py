@@ -91,7 +91,7 @@ class EngineActor:
             import torch
 
             torch.set_num_threads(num_threads)
-        from rollout.engines.config import make_engine
+        from rollout.engines.factory import make_engine
 
         self.engine = make_engine(cfg)
 

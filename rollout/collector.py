@@ -23,6 +23,7 @@ import ray
 from pydantic import Field
 
 from agentrl.config import StrictModel
+from agentrl.launch.resources import Demand, GiB
 from rollout.actors import EnvWorkerHung, RayEnvSlot, env_worker_actor
 from rollout.agent import AgentConfig
 from rollout.episode import EngineLike, run_episode
@@ -241,3 +242,9 @@ async def _aiter(tasks: Iterable[Task] | AsyncIterable[Task]) -> AsyncIterator[T
     else:
         for t in tasks:
             yield t
+
+
+def collector_demand(cfg: CollectorConfig, extra_workers: int = 0) -> list[Demand]:
+    key = "collector.env_workers x collector.worker_num_cpus"
+    memory = cfg.worker_memory_gb * GiB
+    return [Demand("env workers", key, cfg.env_workers + extra_workers, cfg.worker_num_cpus, 0.0, memory)]

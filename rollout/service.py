@@ -9,6 +9,7 @@ from typing import Any
 from agentrl.config import StrictModel
 from agentrl.launch.placement import ResourcePool
 from agentrl.launch.ray_init import RayConfig, init_ray
+from agentrl.launch.resources import INFER_BYTES_PER_PARAM, Demand, GiB, ResourceError
 from rollout.actors import RayEngineClient, engine_actor
 from rollout.agent import AgentConfig
 from rollout.collector import Collector, CollectorConfig, Task
@@ -51,20 +52,20 @@ class RolloutService:
         collector: CollectorConfig,
         placement: EnginePlacement | None = None,
         ray_cfg: RayConfig | None = None,
-        pool: ResourcePool | None = None,
+        resource_pool: ResourcePool | None = None,
     ) -> RolloutService:
-        """`pool`: place engine replica r in the pool's bundle r (colocated with the learners' rank r)."""
+        """`resource_pool`: place engine replica r in its bundle r (colocated with the learners' rank r)."""
         from agentrl.models.loading import load_processor
 
         init_ray(ray_cfg)
         placement = placement or EnginePlacement()
         actor_cls = engine_actor(placement.num_cpus, placement.num_gpus, placement.memory_gb)
         threads = max(1, int(placement.num_cpus))
-        if pool is None:
+        if resource_pool is None:
             actors = [actor_cls.remote(engine_cfg, threads) for _ in range(placement.replicas)]
         else:
             actors = [
-                actor_cls.options(scheduling_strategy=pool.strategy(r)).remote(engine_cfg, threads)
+                actor_cls.options(scheduling_strategy=resource_pool.strategy(r)).remote(engine_cfg, threads)
                 for r in range(placement.replicas)
             ]
         tokenizer = load_processor(engine_cfg.model).tokenizer
@@ -90,3 +91,17 @@ class RolloutService:
     async def close(self) -> None:
         await self.collector.close()
         await self.engine.shutdown()
+
+
+def engine_demand(placement: EnginePlacement, engine: EngineConfig, params: int | None) -> list[Demand]:
+    """`replicas` engine actors; a vLLM replica on GPUs needs `tensor_parallel_size` of them."""
+    tp = engine.tensor_parallel_size
+    if engine.kind == "vllm" and tp > 1 and placement.num_gpus and placement.num_gpus < tp:  # tp 1 may share
+        raise ResourceError(
+            f"resources: placement.num_gpus is {placement.num_gpus:g} per engine replica, but "
+            f"engine.tensor_parallel_size={tp} needs {tp}; set placement.num_gpus={tp}"
+        )
+    memory = params * INFER_BYTES_PER_PARAM if params and not placement.num_gpus else 0.0
+    memory = max(memory, placement.memory_gb * GiB)
+    key = "placement.replicas x placement.num_cpus/num_gpus"
+    return [Demand("engines", key, placement.replicas, placement.num_cpus, placement.num_gpus, memory)]

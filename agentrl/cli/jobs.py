@@ -103,13 +103,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from agentrl.launch.cluster_files import capacity_of
 
     if args.kind == "ppo":
-        from agentrl.train.ppo.loop import PPOConfig
+        from agentrl.train.ppo.config import PPOConfig
+        from agentrl.train.ppo.placement import ppo_demand
 
-        demands = resources.ppo_demand(load_config(PPOConfig, args.config, args.overrides))
+        demands = ppo_demand(load_config(PPOConfig, args.config, args.overrides))
     else:
-        from agentrl.train.sft import SFTConfig
+        from agentrl.train.sft import SFTConfig, sft_demand
 
-        demands = resources.sft_demand(load_config(SFTConfig, args.config, args.overrides))
+        demands = sft_demand(load_config(SFTConfig, args.config, args.overrides))
     capacity = capacity_of(args.cluster)
     table = Table("actors", "count", "CPU each", "GPU each", "memory floor each")
     for d in demands:

@@ -99,7 +99,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from agentrl.models.loading import load_processor
     from rollout.engines.base import GenerationRequest, SamplingConfig
-    from rollout.engines.config import make_engine
+    from rollout.engines.factory import make_engine
 
     cfg = load_config(GenerateConfig, args.config, args.overrides)
     path = cfg.engine.model

@@ -39,13 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_ppo)
 
 
-def resolve_resume(arg: str | None, output_dir: str) -> Path | None:
+def resolve_resume(arg: str | None, output_dir: str, kind: str = "step") -> Path | None:
+    """`--resume`: a checkpoint directory, or "auto" for the latest complete `<kind>-N` one in output_dir."""
     from agentrl.train.checkpoint import latest
 
     if arg is None:
         return None
     if arg == "auto":
-        return latest(Path(output_dir))
+        return latest(Path(output_dir), kind)
     return Path(arg)
 
 
@@ -97,16 +98,13 @@ def cmd_ppo(args: argparse.Namespace) -> int:
     import asyncio
 
     from agentrl.train.checkpoint import CheckpointError
-    from agentrl.train.ppo.loop import PPOConfig, PPOTrainer, latest_checkpoint
+    from agentrl.train.ppo.config import PPOConfig
+    from agentrl.train.ppo.loop import PPOTrainer
 
     cfg = load_config(PPOConfig, args.config, args.overrides)
     if not (Path(cfg.model) / "config.json").exists():
         raise UsageError(f"model: '{cfg.model}' has no config.json (train one with `agentrl train sft`)")
-    resume = (
-        latest_checkpoint(cfg.output_dir)
-        if args.resume == "auto"
-        else (Path(args.resume) if args.resume else None)
-    )
+    resume = resolve_resume(args.resume, cfg.output_dir, kind="iter")
     progress = training_progress(cfg.iterations)
     task = progress.add_task("ppo", total=cfg.iterations, stats="")
 

@@ -19,8 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from agentrl.config import ConfigError, StrictModel, load_config
-from agentrl.train.ppo.loop import EVAL_SEED_START
+from agentrl.config import EVAL_SEED_START, ConfigError, StrictModel, load_config
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "configs" / "suites"
 

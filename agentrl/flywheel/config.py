@@ -11,7 +11,6 @@ from agentrl.train.config import BatchConfig, LearnerConfig, OptimConfig
 
 Stage = Literal["demos", "ct", "sft", "ppo", "merge", "eval", "reject"]
 STAGES: tuple[Stage, ...] = ("demos", "ct", "sft", "ppo", "merge", "eval", "reject")
-EVAL_SEED_START = 1_000_000  # held out: no demonstration, PPO or rejection-sampling episode uses these
 
 
 class DemoSettings(StrictModel):
@@ -58,7 +57,7 @@ class RejectSettings(StrictModel):
 class FlywheelConfig(StrictModel):
     output_dir: str = "runs/flywheel"
     model: str = "runs/models/tiny"  # the starting policy (HF directory)
-    init_preset: str | None = "tiny"  # build `model` with this preset when it does not exist
+    init_preset: Literal["tiny", "small"] | None = "tiny"  # build `model` with this preset when it does not exist
     iterations: int = 2
     domains: dict[str, list[str]] = {
         "toy": ["agentrl/toy.click-target-v0"],

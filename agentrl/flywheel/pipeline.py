@@ -47,16 +47,12 @@ class Ledger:
 
 
 def ppo_cpus(cfg: FlywheelConfig) -> float:
-    """CPUs the PPO stage reserves on Ray (engines + actor + critic + env workers)."""
-    from agentrl.train.ppo.loop import PPOConfig
+    """CPUs the PPO stage reserves on Ray: what PPOTrainer starts (agentrl.train.ppo.placement.ppo_demand)."""
+    from agentrl.launch.resources import summary
+    from agentrl.train.ppo.config import PPOConfig
+    from agentrl.train.ppo.placement import ppo_demand
 
-    p = load_config(PPOConfig, cfg.ppo.config, list(cfg.ppo.overrides))
-    return (
-        p.placement.replicas * p.placement.num_cpus
-        + p.actor.world_size * p.actor.num_cpus_per_worker
-        + p.critic.world_size * p.critic.num_cpus_per_worker
-        + p.collector.env_workers * p.collector.worker_num_cpus
-    )
+    return summary(ppo_demand(load_config(PPOConfig, cfg.ppo.config, list(cfg.ppo.overrides))))["CPU"]
 
 
 def preflight(cfg: FlywheelConfig) -> None:

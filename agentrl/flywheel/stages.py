@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentrl.config import load_config
+from agentrl.config import EVAL_SEED_START, load_config
 from agentrl.data.store import StoreWriter, TrajectoryStore
-from agentrl.flywheel.config import EVAL_SEED_START, FlywheelConfig
+from agentrl.flywheel.config import FlywheelConfig
 from agentrl.flywheel.evaluate import baselines, evaluate, play, success_by_task
+from agentrl.train.checkpoint import complete_checkpoints
 
 Log = Callable[[str], None]
 RUNS = ["demos", "reject"]  # store runs the CT and SFT pools are read from (routing by the validator V)
@@ -172,7 +173,8 @@ def sft(ctx: Context, it: int) -> dict[str, Any]:
 
 def ppo(ctx: Context, it: int) -> dict[str, Any]:
     """Value pre-training and PPO per domain, every domain from the same SFT checkpoint."""
-    from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
+    from agentrl.train.ppo.config import PPOConfig
+    from agentrl.train.ppo.loop import PPOTrainer
 
     sft_final = ctx.it_dir(it) / "sft" / "final"
     start = sft_final if (sft_final / "COMPLETE").exists() else ctx.start_model(it)
@@ -248,7 +250,7 @@ def merge(ctx: Context, it: int) -> dict[str, Any]:
 
 def _iter_checkpoints(ppo_out: Path) -> list[Path]:
     """The PPO loop's complete checkpoints (checkpoints/iter-N), oldest first."""
-    return sorted(p for p in (ppo_out / "checkpoints").glob("iter-*") if (p / "COMPLETE").exists())
+    return complete_checkpoints(ppo_out, "iter")
 
 
 def _ppo_models(ctx: Context, it: int) -> dict[str, Path]:

@@ -29,12 +29,6 @@ from agentrl.config import ConfigError
 
 if TYPE_CHECKING:
     from agentrl.launch.ray_init import RayConfig
-    from agentrl.train.config import LearnerConfig
-    from agentrl.train.ppo.loop import PPOConfig
-    from agentrl.train.sft import SFTConfig
-    from rollout.collector import CollectorConfig
-    from rollout.engines.config import EngineConfig
-    from rollout.service import EnginePlacement
 
 GiB = 1024**3
 TRAIN_BYTES_PER_PARAM = 16  # fp32 weights + gradients + Adam exp_avg + exp_avg_sq
@@ -88,70 +82,6 @@ def count_parameters(model: str | Path) -> int | None:
             header = json.loads(fh.read(n))
         total += sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__")
     return total
-
-
-def learner_demand(name: str, cfg: LearnerConfig, params: int | None, train: bool = True) -> list[Demand]:
-    """`world_size` ranks; on CPUs the group holds at least the training state, spread over its ranks."""
-    if cfg.local:  # runs in the driver's process, outside Ray's accounting
-        return []
-    per_param = TRAIN_BYTES_PER_PARAM if train else INFER_BYTES_PER_PARAM
-    memory = params * per_param / cfg.world_size if params and not cfg.num_gpus_per_worker else 0.0
-    memory = max(memory, cfg.memory_gb_per_worker * GiB)  # what Ray reserves, when more than the floor
-    key = f"{name}.world_size x {name}.num_cpus_per_worker/num_gpus_per_worker"
-    return [Demand(name, key, cfg.world_size, cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, memory)]
-
-
-def engine_demand(placement: EnginePlacement, engine: EngineConfig, params: int | None) -> list[Demand]:
-    """`replicas` engine actors; a vLLM replica on GPUs needs `tensor_parallel_size` of them."""
-    tp = engine.tensor_parallel_size
-    if engine.kind == "vllm" and tp > 1 and placement.num_gpus and placement.num_gpus < tp:  # tp 1 may share
-        raise ResourceError(
-            f"resources: placement.num_gpus is {placement.num_gpus:g} per engine replica, but "
-            f"engine.tensor_parallel_size={tp} needs {tp}; set placement.num_gpus={tp}"
-        )
-    memory = params * INFER_BYTES_PER_PARAM if params and not placement.num_gpus else 0.0
-    memory = max(memory, placement.memory_gb * GiB)
-    key = "placement.replicas x placement.num_cpus/num_gpus"
-    return [Demand("engines", key, placement.replicas, placement.num_cpus, placement.num_gpus, memory)]
-
-
-def collector_demand(cfg: CollectorConfig, extra_workers: int = 0) -> list[Demand]:
-    key = "collector.env_workers x collector.worker_num_cpus"
-    memory = cfg.worker_memory_gb * GiB
-    return [Demand("env workers", key, cfg.env_workers + extra_workers, cfg.worker_num_cpus, 0.0, memory)]
-
-
-def ppo_demand(cfg: PPOConfig) -> list[Demand]:
-    """Everything PPOTrainer starts: actor, critic, reference (kl_coef > 0), engines, env workers (+1 for eval)."""
-    params = count_parameters(cfg.model)
-    critic_params = count_parameters(cfg.critic_model) if cfg.critic_model else params
-    out = learner_demand("actor", cfg.actor, params)
-    if cfg.uses_critic:  # GRPO builds none
-        out += learner_demand("critic", cfg.critic, critic_params)
-    if cfg.ppo.kl_coef > 0:
-        ref = learner_demand("actor", cfg.actor, params, train=False)
-        out += [Demand("reference", r.key, r.count, r.cpus, r.gpus, r.memory_bytes) for r in ref]
-    out += engine_demand(cfg.placement, cfg.engine, params)
-    if cfg.colocate:
-        out = colocated(out)
-    return out + collector_demand(cfg.collector, 1)
-
-
-def colocated(demands: list[Demand]) -> list[Demand]:
-    """Colocation (agentrl.launch.placement): rank r of every group shares bundle r, so the cluster must
-    hold the bundles, each the sum of its members, rather than each group apart."""
-    size = max(d.count for d in demands)
-    shapes: dict[tuple[float, float, float], int] = {}
-    for r in range(size):
-        here = [d for d in demands if r < d.count]
-        shape = tuple(sum(d.per_actor(res) for d in here) for res in ("CPU", "GPU", "memory"))
-        shapes[shape] = shapes.get(shape, 0) + 1
-    key = "colocate: actor.world_size bundles of actor + critic (+ reference) + engine"
-    return [Demand("colocated bundles", key, n, *shape) for shape, n in shapes.items()]
-
-
-def sft_demand(cfg: SFTConfig) -> list[Demand]:
-    return learner_demand("learner", cfg.learner, count_parameters(cfg.model))
 
 
 # -- what the cluster has ------------------------------------------------------------------------------------

@@ -22,12 +22,13 @@ def step_dir(output: Path, step: int) -> Path:
     return output / "checkpoints" / f"step-{step:06d}"
 
 
-def complete_checkpoints(output: Path) -> list[Path]:
-    return sorted(p for p in (output / "checkpoints").glob("step-*") if (p / "COMPLETE").exists())
+def complete_checkpoints(output: Path, kind: str = "step") -> list[Path]:
+    """`output/checkpoints/<kind>-N` with their COMPLETE marker, oldest first (SFT/CT: step, PPO: iter)."""
+    return sorted(p for p in (output / "checkpoints").glob(f"{kind}-*") if (p / "COMPLETE").exists())
 
 
-def latest(output: Path) -> Path | None:
-    found = complete_checkpoints(output)
+def latest(output: Path, kind: str = "step") -> Path | None:
+    found = complete_checkpoints(output, kind)
     return found[-1] if found else None
 
 

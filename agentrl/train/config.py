@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from agentrl.config import StrictModel
+from agentrl.launch.resources import INFER_BYTES_PER_PARAM, TRAIN_BYTES_PER_PARAM, Demand, GiB
 
 
 class OptimConfig(StrictModel):
@@ -77,3 +78,14 @@ class CheckpointConfig(StrictModel):
     save_every_steps: int = 100
     keep_last: int = 2
     save_final: bool = True
+
+
+def learner_demand(name: str, cfg: LearnerConfig, params: int | None, train: bool = True) -> list[Demand]:
+    """`world_size` ranks; on CPUs the group holds at least the training state, spread over its ranks."""
+    if cfg.local:  # runs in the driver's process, outside Ray's accounting
+        return []
+    per_param = TRAIN_BYTES_PER_PARAM if train else INFER_BYTES_PER_PARAM
+    memory = params * per_param / cfg.world_size if params and not cfg.num_gpus_per_worker else 0.0
+    memory = max(memory, cfg.memory_gb_per_worker * GiB)  # what Ray reserves, when more than the floor
+    key = f"{name}.world_size x {name}.num_cpus_per_worker/num_gpus_per_worker"
+    return [Demand(name, key, cfg.world_size, cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, memory)]

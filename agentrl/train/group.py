@@ -2,7 +2,7 @@
 
 The driver talks to the group only: it deals each rank its share of a batch, gathers metrics, and asks
 rank 0 for weights. Ranks are placed with a PACK placement group of their own so a multi-GPU node fills first,
-or, colocated, rank r in bundle r of a shared resource pool (agentrl.launch.placement).
+or, colocated, rank r in bundle r of a shared resource pool (agentrl.launch.placement.ResourcePool).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class LearnerGroup:
         optim: OptimConfig,
         total_steps: int,
         worker_cls: type = LearnerWorker,
-        pool: ResourcePool | None = None,
+        resource_pool: ResourcePool | None = None,
         **worker_kwargs: Any,
     ) -> None:
         self.cfg = cfg
@@ -38,18 +38,20 @@ class LearnerGroup:
             return
         import ray
 
-        self.own_pool = pool is None
-        if pool is None:
+        self.own_pool = resource_pool is None
+        if resource_pool is None:
             shape = bundle_shape(cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, cfg.memory_gb_per_worker)
-            pool = ResourcePool.of([dict(shape) for _ in range(cfg.world_size)])
-        elif pool.size < cfg.world_size:
-            raise ValueError(f"a pool of {pool.size} bundles cannot hold {cfg.world_size} ranks")
-        self.pool = pool
+            resource_pool = ResourcePool.of([dict(shape) for _ in range(cfg.world_size)])
+        elif resource_pool.size < cfg.world_size:
+            raise ValueError(
+                f"a resource pool of {resource_pool.size} bundles cannot hold {cfg.world_size} ranks"
+            )
+        self.resource_pool = resource_pool
         actor = ray.remote(worker_cls)
         self.workers = [
             actor.options(num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker,
                           **memory_option(cfg.memory_gb_per_worker),
-                          scheduling_strategy=pool.strategy(r),
+                          scheduling_strategy=resource_pool.strategy(r),
                           ).remote(model_path, cfg, optim, total_steps, r, **worker_kwargs)
             for r in range(cfg.world_size)
         ]  # fmt: skip
@@ -161,7 +163,7 @@ class LearnerGroup:
             for w in self.workers:
                 ray.kill(w)
             if self.own_pool:
-                self.pool.remove()
+                self.resource_pool.remove()
 
 
 class _Indexed:

@@ -17,9 +17,11 @@ from agentrl.config import StrictModel, dump_config
 from agentrl.data.augment import PointTokens
 from agentrl.launch import resources
 from agentrl.launch.ray_init import RayConfig, init_ray
+from agentrl.launch.resources import Demand, count_parameters
 from agentrl.train import checkpoint as ckpt
-from agentrl.train.config import BatchConfig, CheckpointConfig, LearnerConfig, OptimConfig
+from agentrl.train.config import BatchConfig, CheckpointConfig, LearnerConfig, OptimConfig, learner_demand
 from agentrl.train.data import TrainData, first_trainable, sample_stream
+from agentrl.train.tensorboard import summary_writer
 
 
 class SFTConfig(StrictModel):
@@ -84,9 +86,9 @@ def train(
     dump_config(cfg, out / "config.yaml")
     if not cfg.learner.local:
         init_ray(cfg.ray)
-        resources.preflight(resources.sft_demand(cfg), cfg.ray)  # or one line naming the resource
+        resources.preflight(sft_demand(cfg), cfg.ray)  # or one line naming the resource
     group = LearnerGroup(cfg.model, cfg.learner, cfg.optim, cfg.steps)
-    writer = _tensorboard(out)
+    writer = summary_writer(out)
     try:
         if resume is not None:
             group.load(str(resume))
@@ -131,9 +133,5 @@ def train(
         group.shutdown()
 
 
-def _tensorboard(out: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is a dependency; keep training if it is broken
-        return None
-    return SummaryWriter(str(out / "tb"))
+def sft_demand(cfg: SFTConfig) -> list[Demand]:
+    return learner_demand("learner", cfg.learner, count_parameters(cfg.model))

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from agentrl.config import StrictModel
-from rollout.engines.base import Engine, SamplingConfig
+from rollout.engines.base import SamplingConfig
 
 
 def has_cuda() -> bool:
@@ -58,37 +58,3 @@ class EngineConfig(StrictModel):
         if self.dtype != "auto":
             return self.dtype
         return "bfloat16" if has_cuda() else "float32"
-
-
-def make_engine(cfg: EngineConfig) -> Engine:
-    kind = cfg.resolved_kind()
-    if kind == "hf":
-        from rollout.engines.hf import HFEngine
-
-        return HFEngine(
-            cfg.model,
-            dtype=cfg.resolved_dtype(),
-            device="cuda" if has_cuda() else "cpu",
-            max_batch_size=cfg.max_batch_size,
-            batch_wait_s=cfg.batch_wait_s,
-            gang_wait_s=cfg.gang_wait_s,
-            call_overhead_tokens=cfg.call_overhead_tokens,
-        )
-    if kind == "vllm":
-        from rollout.engines.vllm import VLLMEngine
-
-        return VLLMEngine(
-            cfg.model,
-            max_model_len=cfg.max_model_len,
-            gpu_memory_utilization=cfg.gpu_memory_utilization,
-            max_images_per_prompt=cfg.max_images_per_prompt,
-            dtype=cfg.resolved_dtype(),
-            tensor_parallel_size=cfg.tensor_parallel_size,
-            max_num_batched_tokens=cfg.max_num_batched_tokens,
-            cpu_threads=cfg.cpu_threads,
-        )
-    if kind == "openai":
-        from rollout.engines.openai import OpenAIEngine
-
-        return OpenAIEngine(cfg)
-    raise ValueError(f"engine.kind: unknown '{kind}'")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentrl.config import ConfigError
+from agentrl.config import EVAL_SEED_START, ConfigError
 from agentrl.eval.suites import load_suite, suite_names
-from agentrl.train.ppo.loop import EVAL_SEED_START
 
 from .conftest import TOY
 

@@ -13,8 +13,9 @@ from packaging.requirements import Requirement
 
 from agentrl.config import load_config
 from agentrl.launch.cluster_files import capacity_of, kuberay_groups, ray_up_nodes
-from agentrl.launch.resources import ResourceError, check, ppo_demand, summary
-from agentrl.train.ppo.loop import PPOConfig
+from agentrl.launch.resources import ResourceError, check, summary
+from agentrl.train.ppo.config import PPOConfig
+from agentrl.train.ppo.placement import ppo_demand
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "configs/cluster"

@@ -16,12 +16,12 @@ from agentrl.launch.resources import (
     ResourceError,
     check,
     count_parameters,
-    ppo_demand,
     preflight,
-    sft_demand,
 )
-from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
-from agentrl.train.sft import SFTConfig
+from agentrl.train.ppo.config import PPOConfig
+from agentrl.train.ppo.loop import PPOTrainer
+from agentrl.train.ppo.placement import ppo_demand
+from agentrl.train.sft import SFTConfig, sft_demand
 
 
 def _ppo(model, tmp_path, *over):
@@ -34,13 +34,17 @@ def test_grpo_starts_no_critic(tiny_model_dir, tmp_path):
     """GRPO's advantages are group-relative: no critic is asked for, and pre-training one is refused."""
     names = {
         d.name
-        for d in ppo_demand(_ppo(tiny_model_dir, tmp_path, "advantage.estimator=grpo", "value_pretrain_iterations=0"))
+        for d in ppo_demand(
+            _ppo(tiny_model_dir, tmp_path, "advantage.estimator=grpo", "value_pretrain_iterations=0")
+        )
     }
     assert names == {"actor", "engines", "env workers"}
     with pytest.raises(
         ConfigError, match=r"^config: value_pretrain_iterations=2: estimator grpo has no critic"
     ):
-        _ppo(tiny_model_dir, tmp_path, "advantage.estimator=grpo")  # ppo_tiny.yaml pre-trains the critic 2 iterations
+        _ppo(
+            tiny_model_dir, tmp_path, "advantage.estimator=grpo"
+        )  # ppo_tiny.yaml pre-trains the critic 2 iterations
 
 
 def test_count_parameters_reads_safetensors_headers(tiny_model_dir):

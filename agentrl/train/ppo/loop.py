@@ -1,6 +1,6 @@
-"""The RL loop: rollouts stream into a pool; an update starts once the pool holds the minimum batch.
+"""The RL loop: rollouts stream into a buffer; an update starts once it holds the minimum batch (`pool.min_batch`).
 
-    collector (Ray env workers + engines) --trajectories--> pool --(>= min batch)--> critic values
+    collector (Ray env workers + engines) --trajectories--> buffer --(>= min batch)--> critic values
       -> advantages -> policy update -> critic update -> weights to every engine (versioned) -> store
 
 In `async` mode the collector never stops: episodes still running continue across the update (partial
@@ -20,127 +20,17 @@ import itertools
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, model_validator
-
-from agentrl.config import StrictModel, dump_config
-from agentrl.data.fs import StoreURL
-from agentrl.launch.ray_init import RayConfig
-from agentrl.train.config import LearnerConfig, OptimConfig
-from agentrl.train.ppo.advantages import AdvantageConfig
-from agentrl.train.ppo.batch import (
-    BadBatch,
-    PPOBatch,
-    RewardShaping,
-    StalenessConfig,
-    build,
-    explained_variance_of,
-    samples_to_value,
-)
-from rollout.agent import AgentConfig
-from rollout.collector import Collector, CollectorConfig, Task
-from rollout.engines.base import SamplingConfig
-from rollout.engines.config import EngineConfig
-from rollout.service import EnginePlacement
+from agentrl.config import EVAL_SEED_START, dump_config
+from agentrl.train.ppo.batch import BadBatch, PPOBatch, build, explained_variance_of, samples_to_value
+from agentrl.train.ppo.buffer import GroupBuffer, feed
+from agentrl.train.ppo.config import PPOConfig, RolloutPool
+from agentrl.train.tensorboard import summary_writer
+from rollout.collector import Collector, Task
 from rollout.trajectory import Trajectory
-
-EVAL_SEED_START = 1_000_000  # held-out seeds: training draws below this, evaluation from here up
-
-
-class PPOHyper(StrictModel):
-    eps_low: float = 0.2
-    eps_high: float = 0.28  # clip-higher
-    epochs: int = 1
-    minibatches: int = 1
-    kl_coef: float = 0.0  # KL to the reference (the starting policy); off by default
-    entropy_coef: float = 0.0
-    value_clip: float | None = None
-    micro_batch_size: int = 8
-
-
-class RolloutPool(StrictModel):
-    tasks: list[str] = ["agentrl/toy.click-target-v0"]
-    seed_start: int = 0
-    group_size: int = Field(1, ge=1)  # episodes per (task, seed): GRPO groups, released to updates whole
-    seed_count: int = Field(0, ge=0)  # 0: a new seed for every group; n > 0: groups cycle over n seeds
-    min_batch: int = 16  # trajectories in the pool before an update starts (a multiple of group_size)
-    max_batch: int = 64  # at most this many are used per update (a multiple of group_size)
-
-    @model_validator(mode="after")
-    def _whole_groups(self) -> RolloutPool:
-        for name in ("min_batch", "max_batch"):
-            n = getattr(self, name)
-            if n < self.group_size or n % self.group_size:
-                raise ValueError(
-                    f"pool.{name}={n}: must be a positive multiple of pool.group_size={self.group_size} "
-                    "(updates hold whole groups)"
-                )
-        if self.max_batch < self.min_batch:
-            raise ValueError(f"pool.max_batch={self.max_batch}: must be >= pool.min_batch={self.min_batch}")
-        return self
-
-
-class EvalSettings(StrictModel):
-    episodes: int = 0  # per evaluation on held-out seeds; 0: no evaluation
-    every: int = 0  # iterations between evaluations (0: only before and after)
-    seed_start: int = EVAL_SEED_START
-
-
-class PPOConfig(StrictModel):
-    model: str = "runs/sft/final"  # the policy to start from (an SFT checkpoint)
-    critic_model: str | None = None  # backbone for the critic; default: the policy's
-    output_dir: str = "runs/ppo"
-    run: str = "ppo"  # trajectory-store run name
-    store: StoreURL = "runs/store"  # trajectory store: a path or an fsspec URL (s3://bucket/prefix, ...)
-    mode: Literal["async", "sync"] = "async"
-    iterations: int = 20
-    time_budget_s: float = 0.0  # > 0: no iteration starts after this long (the before/after evals excluded)
-    value_pretrain_iterations: int = 0  # critic-only iterations (lambda = 1) before PPO
-    advantage: AdvantageConfig = AdvantageConfig()  # advantage.estimator: gae | grpo
-    ppo: PPOHyper = PPOHyper()
-    rewards: RewardShaping = RewardShaping()
-    staleness: StalenessConfig = StalenessConfig()
-    pool: RolloutPool = RolloutPool()
-    engine: EngineConfig = EngineConfig()
-    placement: EnginePlacement = EnginePlacement()
-    # true: actor, critic, reference and engine replica r share bundle r of one placement group, the members'
-    # GPU shares summing to <= 1 (verl's hybrid engine); false: each group in its own (agentrl.launch.placement)
-    colocate: bool = False
-    agent: AgentConfig = AgentConfig(sampling=SamplingConfig(temperature=1.0, max_tokens=48))
-    collector: CollectorConfig = CollectorConfig()
-    actor: LearnerConfig = LearnerConfig()
-    critic: LearnerConfig = LearnerConfig()
-    actor_optim: OptimConfig = OptimConfig(lr=2e-5, warmup_steps=0)
-    critic_optim: OptimConfig = OptimConfig(lr=1e-4, warmup_steps=0)
-    eval: EvalSettings = EvalSettings()
-    save_every: int = 1
-    ray: RayConfig = RayConfig()
-
-    @property
-    def uses_critic(self) -> bool:
-        """GRPO's advantages are group-relative: no value model is built, trained or saved."""
-        return self.advantage.estimator != "grpo"
-
-    @model_validator(mode="after")
-    def _check_fields_together(self) -> PPOConfig:
-        if self.agent.sampling.temperature <= 0:
-            raise ValueError(
-                f"agent.sampling.temperature={self.agent.sampling.temperature:g}: PPO needs a sampling policy, "
-                "use > 0 (1.0: the model's own distribution)"
-            )
-        if self.value_pretrain_iterations and not self.uses_critic:
-            raise ValueError(
-                f"value_pretrain_iterations={self.value_pretrain_iterations}: estimator {self.advantage.estimator} has "
-                "no critic to pre-train; use 0"
-            )
-        if self.colocate:
-            from agentrl.launch.placement import validate
-
-            validate(self)
-        return self
 
 
 def train_tasks(pool: RolloutPool, start_index: int = 0) -> Iterator[Task]:
@@ -152,72 +42,6 @@ def train_tasks(pool: RolloutPool, start_index: int = 0) -> Iterator[Task]:
         if seed >= EVAL_SEED_START:
             raise RuntimeError("training seeds ran into the held-out range")
         yield pool.tasks[group % len(pool.tasks)], seed
-
-
-class _Pool:
-    """Finished trajectories waiting for an update, released in whole groups: the `group_size` episodes of
-    one (task, seed) (GRPO's advantage compares them; a member alone would get 0). A group is complete once
-    all its members have arrived, whatever their status; members gone stale before release are dropped, and
-    a group left with fewer than min(2, group_size) fresh members with them."""
-
-    def __init__(self, group_size: int) -> None:
-        self.group_size = group_size
-        self.open: dict[tuple[str, int], list[Trajectory]] = {}  # (env id, seed) -> members so far
-        self.ready: list[list[Trajectory]] = []  # complete groups, oldest first
-        self.dropped = 0  # stale trajectories dropped (with the groups they left too small)
-        self.changed = asyncio.Event()
-
-    def add(self, t: Trajectory) -> None:
-        key = (t.env_id, t.seed)
-        members = self.open.setdefault(key, [])
-        members.append(t)
-        if len(members) == self.group_size:
-            self.ready.append(self.open.pop(key))
-            self.changed.set()
-
-    @property
-    def ready_count(self) -> int:
-        return sum(len(g) for g in self.ready)
-
-    def _prune(self, min_version: int) -> None:
-        """Drop trajectories whose newest turn is older than `min_version` (no longer trainable)."""
-        keep_at_least = min(2, self.group_size)
-        fresh_groups = []
-        for g in self.ready:
-            fresh = [t for t in g if max(t.policy_versions, default=min_version) >= min_version]
-            if len(fresh) >= keep_at_least:
-                fresh_groups.append(fresh)
-            self.dropped += len(g) - (len(fresh) if len(fresh) >= keep_at_least else 0)
-        self.ready = fresh_groups
-
-    async def take(self, min_n: int, max_n: int, min_version: int) -> list[Trajectory]:
-        """Wait until complete groups hold `min_n` fresh trajectories, then take the newest whole groups, at
-        most `max_n` trajectories in all."""
-        while True:
-            self._prune(min_version)
-            if self.ready_count >= min_n:
-                break
-            self.changed.clear()
-            await self.changed.wait()
-        out: list[list[Trajectory]] = []
-        n = 0
-        for g in reversed(self.ready):
-            if n + len(g) <= max_n:
-                out.append(g)
-                n += len(g)
-        taken = {id(g) for g in out}
-        self.ready = [g for g in self.ready if id(g) not in taken]
-        return [t for g in reversed(out) for t in g]
-
-
-async def _feed(collector: Collector, tasks: Iterator[Task], pool: _Pool, counter: list[int]) -> None:
-    async def counted() -> AsyncIterator[Task]:
-        for t in tasks:
-            counter[0] += 1
-            yield t
-
-    async for traj in collector.stream(counted()):
-        pool.add(traj)
 
 
 class PPOTrainer:
@@ -239,11 +63,11 @@ class PPOTrainer:
     def _start(self) -> None:
         import agentrl.train.ppo.objectives  # noqa: F401  (registers "ppo" and "value")
         from agentrl.data.store import StoreWriter, TrajectoryStore
-        from agentrl.launch.placement import ResourcePool
         from agentrl.launch.ray_init import init_ray
-        from agentrl.launch.resources import ppo_demand, preflight
+        from agentrl.launch.resources import preflight
         from agentrl.train.group import LearnerGroup
         from agentrl.train.ppo.critic import CriticWorker
+        from agentrl.train.ppo.placement import colocated_pool, ppo_demand
         from rollout.service import RolloutService
 
         cfg = self.cfg
@@ -252,8 +76,10 @@ class PPOTrainer:
         init_ray(cfg.ray)
         preflight(ppo_demand(cfg), cfg.ray)  # fits the cluster, or one line naming the resource
         total = cfg.iterations * cfg.ppo.epochs * cfg.ppo.minibatches
-        self.pool = ResourcePool.colocated(cfg) if cfg.colocate else None
-        self.actor = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, total, pool=self.pool)
+        self.resource_pool = colocated_pool(cfg) if cfg.colocate else None
+        self.actor = LearnerGroup(
+            cfg.model, cfg.actor, cfg.actor_optim, total, resource_pool=self.resource_pool
+        )
         self.critic = None
         if cfg.uses_critic:
             self.critic = LearnerGroup(
@@ -262,14 +88,16 @@ class PPOTrainer:
                 cfg.critic_optim,
                 total + cfg.value_pretrain_iterations,
                 worker_cls=CriticWorker,
-                pool=self.pool,
+                resource_pool=self.resource_pool,
             )
         self.reference = None
         if cfg.ppo.kl_coef > 0:  # a frozen copy of the starting policy, for KL(pi || pi_ref)
-            self.reference = LearnerGroup(cfg.model, cfg.actor, cfg.actor_optim, 1, pool=self.pool)
+            self.reference = LearnerGroup(
+                cfg.model, cfg.actor, cfg.actor_optim, 1, resource_pool=self.resource_pool
+            )
         engine_cfg = cfg.engine.model_copy(update={"model": cfg.model})
         self.service = RolloutService.start(
-            engine_cfg, cfg.agent, cfg.collector, cfg.placement, cfg.ray, pool=self.pool
+            engine_cfg, cfg.agent, cfg.collector, cfg.placement, cfg.ray, resource_pool=self.resource_pool
         )
         greedy = cfg.agent.model_copy(
             update={"sampling": cfg.agent.sampling.model_copy(update={"temperature": 0.0})}
@@ -281,7 +109,7 @@ class PPOTrainer:
             cfg.collector.model_copy(update={"env_workers": 1}),
         )
         self.writer = StoreWriter(TrajectoryStore(cfg.store), cfg.run, 0, flush_every=10**9)
-        self.tb = _tensorboard(self.out)
+        self.tb = summary_writer(self.out)
 
     async def _restore(self) -> None:
         if self.resume is None:
@@ -404,12 +232,12 @@ class PPOTrainer:
             if self.cfg.eval.episodes and self.iteration == 0:
                 report["before"] = await self.evaluate()
             started = time.monotonic()  # the time budget counts from here: value pre-training, iterations
-            pool, counter = _Pool(self.cfg.pool.group_size), [self.tasks_issued]
+            buffer, counter = GroupBuffer(self.cfg.pool.group_size), [self.tasks_issued]
             tasks = train_tasks(self.cfg.pool, self.tasks_issued)
             if self.cfg.mode == "async":
-                feeder = asyncio.create_task(_feed(self.service.collector, tasks, pool, counter))
+                feeder = asyncio.create_task(feed(self.service.collector, tasks, buffer, counter))
             for _ in range(self.cfg.value_pretrain_iterations if self.iteration == 0 else 0):
-                trajs = await self._collect(pool, tasks, counter, feeder)
+                trajs = await self._collect(buffer, tasks, counter, feeder)
                 batch = await self._values(trajs, lambda_critic=1.0)
                 m = await self._update(batch, policy=False)
                 self._log(
@@ -421,7 +249,7 @@ class PPOTrainer:
                         f"time budget of {self.cfg.time_budget_s:g} s spent after iteration {self.iteration}"
                     )
                     break
-                await self._iteration(pool, tasks, counter, feeder)
+                await self._iteration(buffer, tasks, counter, feeder)
                 if (
                     self.cfg.eval.every
                     and self.iteration % self.cfg.eval.every == 0
@@ -447,26 +275,26 @@ class PPOTrainer:
                 self.critic.shutdown()
             if self.reference is not None:
                 self.reference.shutdown()
-            if self.pool is not None:
-                self.pool.remove()
+            if self.resource_pool is not None:
+                self.resource_pool.remove()
 
     async def _collect(
-        self, pool: _Pool, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
+        self, buffer: GroupBuffer, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
     ) -> list[Trajectory]:
-        if feeder is not None:  # async: whatever finished, once the pool holds the minimum
+        if feeder is not None:  # async: whatever finished, once the buffer holds the minimum
             if feeder.done():
                 feeder.result()  # re-raise a collector failure
             min_version = self.version - self.cfg.staleness.max_staleness
-            return await pool.take(self.cfg.pool.min_batch, self.cfg.pool.max_batch, min_version)
+            return await buffer.take(self.cfg.pool.min_batch, self.cfg.pool.max_batch, min_version)
         batch = list(itertools.islice(tasks, self.cfg.pool.min_batch))  # sync: a batch, all of it
         counter[0] += len(batch)
         return [t async for t in self.service.collector.stream(batch)]
 
     async def _iteration(
-        self, pool: _Pool, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
+        self, buffer: GroupBuffer, tasks: Iterator[Task], counter: list[int], feeder: asyncio.Task | None
     ) -> None:
         t0 = time.perf_counter()
-        trajs = await self._collect(pool, tasks, counter, feeder)
+        trajs = await self._collect(buffer, tasks, counter, feeder)
         t_wait = time.perf_counter() - t0
         for t in trajs:
             t.meta.update(run=self.cfg.run, iteration=self.iteration)
@@ -500,7 +328,7 @@ class PPOTrainer:
             env_s=sum(u.timings.get("env_s", 0.0) for u in turns),
             max_staleness=float(max((self.version - 1 - u.policy_version for u in turns), default=0)),
             version=float(self.version),
-            pool_dropped_stale=float(pool.dropped),
+            pool_dropped_stale=float(buffer.dropped),
         )
         self._log("train", m)
         if self.cfg.save_every and self.iteration % self.cfg.save_every == 0:
@@ -575,14 +403,3 @@ class _Sums:
                 critic_grad_norm=s["critic_grad_norm"] / s["critic_calls"],
             )
         return out
-
-
-def _tensorboard(out: Path) -> Any:
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(str(out / "tb"))
-
-
-def latest_checkpoint(output_dir: str) -> Path | None:
-    found = sorted(p for p in (Path(output_dir) / "checkpoints").glob("iter-*") if (p / "COMPLETE").exists())
-    return found[-1] if found else None

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import torch
 
+EPS_LOW, EPS_HIGH = 0.2, 0.28  # the ratio's clip range [1 - eps_low, 1 + eps_high]: clip-higher (DAPO)
+
 
 def ppo_clip_loss(
     logprobs: torch.Tensor,
     old_logprobs: torch.Tensor,
     advantages: torch.Tensor,
     mask: torch.Tensor,
-    eps_low: float = 0.2,
-    eps_high: float = 0.28,
+    eps_low: float = EPS_LOW,
+    eps_high: float = EPS_HIGH,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Clip-higher PPO (DAPO; UI-TARS-2):
     L = -sum_t m_t min(rho_t A_t, clip(rho_t, 1 - eps_low, 1 + eps_high) A_t),  rho_t = exp(logp_t - logp_old_t)

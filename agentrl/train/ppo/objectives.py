@@ -7,15 +7,15 @@ import torch
 from agentrl.train.batch import Batch
 from agentrl.train.losses import token_entropy, token_logprobs
 from agentrl.train.objectives import register_objective
-from agentrl.train.ppo.losses import kl_penalty, ppo_clip_loss, value_loss
+from agentrl.train.ppo.losses import EPS_HIGH, EPS_LOW, kl_penalty, ppo_clip_loss, value_loss
 
 
 @register_objective("ppo")
 def ppo_objective(
     logits: torch.Tensor,
     batch: Batch,
-    eps_low: float = 0.2,
-    eps_high: float = 0.28,
+    eps_low: float = EPS_LOW,
+    eps_high: float = EPS_HIGH,
     kl_coef: float = 0.0,
     entropy_coef: float = 0.0,
     temperature: float = 1.0,

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from agentrl.config import ConfigError
-from agentrl.launch.placement import bundles
 from agentrl.train.ppo.loop import PPOTrainer
+from agentrl.train.ppo.placement import bundles
 from tests.train.ppo.test_loop import _cfg
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentrl.config import ConfigError, load_config
-from agentrl.train.ppo.loop import PPOConfig
+from agentrl.train.ppo.config import PPOConfig
 
 
 @pytest.mark.parametrize(("override", "message"), [

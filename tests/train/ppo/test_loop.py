@@ -10,7 +10,8 @@ import torch
 
 from agentrl.config import load_config
 from agentrl.train.ppo.batch import PPOBatch
-from agentrl.train.ppo.loop import PPOConfig, PPOTrainer
+from agentrl.train.ppo.config import PPOConfig
+from agentrl.train.ppo.loop import PPOTrainer
 
 PARITY = "tests.train.ppo.parity_env:ParityEnv"
 

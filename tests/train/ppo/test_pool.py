@@ -6,7 +6,9 @@ import asyncio
 import random
 from collections import Counter
 
-from agentrl.train.ppo.loop import RolloutPool, _feed, _Pool, train_tasks
+from agentrl.train.ppo.buffer import GroupBuffer, feed
+from agentrl.train.ppo.config import RolloutPool
+from agentrl.train.ppo.loop import train_tasks
 from rollout.trajectory import Trajectory, Turn
 
 
@@ -38,8 +40,8 @@ def test_every_async_update_holds_whole_groups():
     pool_cfg = RolloutPool(tasks=["a", "b", "c"], group_size=4, min_batch=8, max_batch=12)
 
     async def run() -> list[list[Trajectory]]:
-        pool = _Pool(pool_cfg.group_size)
-        feeder = asyncio.create_task(_feed(ScrambledCollector(), train_tasks(pool_cfg), pool, [0]))
+        pool = GroupBuffer(pool_cfg.group_size)
+        feeder = asyncio.create_task(feed(ScrambledCollector(), train_tasks(pool_cfg), pool, [0]))
         try:
             return [await pool.take(pool_cfg.min_batch, pool_cfg.max_batch, 0) for _ in range(6)]
         finally:
@@ -51,7 +53,7 @@ def test_every_async_update_holds_whole_groups():
 
 
 def test_stale_members_leave_their_group_and_a_group_of_one_is_dropped():
-    pool = _Pool(group_size=4)
+    pool = GroupBuffer(group_size=4)
     for v in (0, 5, 5, 5):  # one member sampled long ago
         pool.add(_traj("a", 1, v))
     for v in (0, 0, 0, 5):  # only one member fresh: no group left to compare against

@@ -7,7 +7,8 @@ import itertools
 import pytest
 from pydantic import ValidationError
 
-from agentrl.train.ppo.loop import RolloutPool, train_tasks
+from agentrl.train.ppo.config import RolloutPool
+from agentrl.train.ppo.loop import train_tasks
 
 
 def _take(pool: RolloutPool, n: int, start: int = 0) -> list[tuple[str, int]]:

@@ -1,0 +1,40 @@
+"""The engine a config names: HF transformers, vLLM or an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from rollout.engines.base import Engine
+from rollout.engines.config import EngineConfig, has_cuda
+
+
+def make_engine(cfg: EngineConfig) -> Engine:
+    kind = cfg.resolved_kind()
+    if kind == "hf":
+        from rollout.engines.hf import HFEngine
+
+        return HFEngine(
+            cfg.model,
+            dtype=cfg.resolved_dtype(),
+            device="cuda" if has_cuda() else "cpu",
+            max_batch_size=cfg.max_batch_size,
+            batch_wait_s=cfg.batch_wait_s,
+            gang_wait_s=cfg.gang_wait_s,
+            call_overhead_tokens=cfg.call_overhead_tokens,
+        )
+    if kind == "vllm":
+        from rollout.engines.vllm import VLLMEngine
+
+        return VLLMEngine(
+            cfg.model,
+            max_model_len=cfg.max_model_len,
+            gpu_memory_utilization=cfg.gpu_memory_utilization,
+            max_images_per_prompt=cfg.max_images_per_prompt,
+            dtype=cfg.resolved_dtype(),
+            tensor_parallel_size=cfg.tensor_parallel_size,
+            max_num_batched_tokens=cfg.max_num_batched_tokens,
+            cpu_threads=cfg.cpu_threads,
+        )
+    if kind == "openai":
+        from rollout.engines.openai import OpenAIEngine
+
+        return OpenAIEngine(cfg)
+    raise ValueError(f"engine.kind: unknown '{kind}'")
