@@ -7,7 +7,6 @@ trainable tokens, so the update equals the single-process update on the whole ba
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -36,18 +35,11 @@ from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.objectives import get_objective
 from agentrl.train.precision import MasterWeights
 from agentrl.train.schedule import warmup_cosine
+from agentrl.train.strategy import Strategy, make_strategy, resolve_strategy
 
 PROCESSOR_FILES = ("tokenizer.json", "tokenizer_config.json", "processor_config.json", "chat_template.jinja",
                    "preprocessor_config.json", "video_preprocessor_config.json", "special_tokens_map.json",
                    "generation_config.json", "agentrl_model.json")  # fmt: skip
-
-
-def resolve_strategy(cfg: LearnerConfig) -> str:
-    if cfg.strategy != "auto":
-        return cfg.strategy
-    if cfg.world_size == 1:
-        return "none"
-    return "ddp" if cfg.lora.enabled else "fsdp2"
 
 
 def resolve_precision(cfg: LearnerConfig, device: torch.device) -> torch.dtype:
@@ -63,6 +55,7 @@ class LearnerWorker:
         self.model_path, self.cfg, self.optim_cfg, self.total_steps = str(model_path), cfg, optim, total_steps
         self.rank, self.world = rank, cfg.world_size
         self.model: Any = None
+        self.strategy: Strategy = make_strategy(resolve_strategy(cfg), lora=cfg.lora.enabled)
         self.master: MasterWeights | None = None
         self.rendezvous: tuple[str, int] | None = None
         self.step = 0
@@ -95,12 +88,11 @@ class LearnerWorker:
             dist.init_process_group(backend, rank=self.rank, world_size=self.world)
         self._seed(self.cfg.seed)
         self.dtype = resolve_precision(self.cfg, self.device)
-        self.strategy = resolve_strategy(self.cfg)
         self._build_model()
         return {
             "rank": self.rank,
             "device": str(self.device),
-            "strategy": self.strategy,
+            "strategy": self.strategy.name,
             "dtype": str(self.dtype),
             "trainable_parameters": sum(p.numel() for p in self.model.parameters() if p.requires_grad),
         }
@@ -148,29 +140,19 @@ class LearnerWorker:
             )  # fmt: skip
         model = self._wrap_model(model)
         model.to(self.device).train()
-        use_master = self.cfg.master_weights and self.strategy != "fsdp2" and self.dtype != torch.float32
+        use_master = (
+            self.cfg.master_weights and not self.strategy.casts_itself and self.dtype != torch.float32
+        )
         if use_master:  # bf16 parameters, fp32 master weights in the optimizer (agentrl.train.precision)
             model.to(self.dtype)
             self._trainable_names = [n for n, p in model.named_parameters() if p.requires_grad]
             self.master = MasterWeights([p for p in model.parameters() if p.requires_grad])
-        if self.strategy == "fsdp2":
-            from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
-
-            mp = MixedPrecisionPolicy(param_dtype=self.dtype, reduce_dtype=torch.float32)
-            # a frozen vision tower stays whole on every rank (no collectives: ranks' cache misses differ)
-            frozen = set(self.core.visual.parameters()) if self.cfg.freeze_vision else set()
-            for layer in _transformer_blocks(model):
-                if not frozen.intersection(layer.parameters()):
-                    fully_shard(layer, mp_policy=mp)
-            fully_shard(model, mp_policy=mp, ignored_params=frozen or None)
-        elif self.strategy == "ddp":
-            from torch.nn.parallel import DistributedDataParallel
-
-            model = DistributedDataParallel(model, device_ids=[0] if self.device.type == "cuda" else None)
+        frozen = set(self.core.visual.parameters()) if self.cfg.freeze_vision else set()
+        model = self.strategy.wrap(model, self.device, self.dtype, keep_whole=frozen)
         self.model = model
         params = self.master.master if self.master else [p for p in model.parameters() if p.requires_grad]
         o = self.optim_cfg
-        fused = {"fused": True} if self.device.type == "cuda" and self.strategy != "fsdp2" else {}
+        fused = {"fused": True} if self.device.type == "cuda" and self.strategy.fused_adamw else {}
         self.optimizer = torch.optim.AdamW(
             params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay, **fused
         )
@@ -186,7 +168,7 @@ class LearnerWorker:
     @property
     def _autocast(self) -> bool:
         """fp32 parameters computing in bf16 (no master weights, not FSDP2, which casts by its policy)."""
-        return self.strategy != "fsdp2" and self.dtype != torch.float32 and self.master is None
+        return not self.strategy.casts_itself and self.dtype != torch.float32 and self.master is None
 
     def _inputs(self, batch: Batch) -> dict[str, Any]:
         """The model's keyword arguments for a batch; with a frozen vision tower the images' features come
@@ -209,7 +191,7 @@ class LearnerWorker:
         @torch.no_grad()
         def compute(indices: list[int]) -> list[torch.Tensor]:
             pv = torch.cat([pixels[starts[i] : starts[i + 1]] for i in indices])
-            autocast = self._autocast or self.strategy == "fsdp2" and self.dtype != torch.float32
+            autocast = self._autocast or self.strategy.casts_itself and self.dtype != torch.float32
             with torch.autocast(
                 self.device.type, dtype=self.dtype, enabled=autocast
             ):  # FSDP2: tower unsharded
@@ -300,11 +282,7 @@ class LearnerWorker:
         for i, group in enumerate(groups):
             batch = self._collate(group)
             tokens += batch.num_tokens if batch.num_trainable else 0
-            sync = i == len(groups) - 1
-            if self.strategy == "fsdp2":
-                self.model.set_requires_gradient_sync(sync)
-            ctx = self.model.no_sync() if self.strategy == "ddp" and not sync else contextlib.nullcontext()
-            with ctx:
+            with self.strategy.no_sync(self.model, sync=i == len(groups) - 1):  # all-reduce on the last only
                 loss_sum, m = fn(*self._loss_inputs(batch), **(objective_kwargs or {}))
                 (loss_sum * scale).backward()
             for k, v in m.items():
@@ -377,26 +355,7 @@ class LearnerWorker:
     # -- weights and checkpoints -------------------------------------------------------------------------
     def full_state_dict(self) -> dict[str, torch.Tensor]:
         """Merged full weights in memory names (every rank must call; only rank 0 gets tensors)."""
-        model = self.model.module if self.strategy == "ddp" else self.model
-        if self.strategy == "fsdp2":
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-            sd = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-        elif self.cfg.lora.enabled:
-            model.merge_adapter()
-            try:
-                sd = {
-                    k.replace("base_model.model.", "").replace(".base_layer", ""): v.detach().cpu().clone()
-                    for k, v in model.state_dict().items()
-                    if "lora_" not in k
-                }
-            finally:
-                model.unmerge_adapter()
-        else:  # with master weights, the fp32 copies, not their bf16 rounding
-            master = self.master.by_storage() if self.master else {}
-            sd = {
-                k: master.get(v.data_ptr(), v).detach().cpu().clone() for k, v in model.state_dict().items()
-            }
+        sd = self.strategy.full_state_dict(self.model, self.master)  # master weights: the fp32 copies
         return {k: v.float() for k, v in sd.items()} if self.rank == 0 else {}
 
     def save(self, directory: str, state: dict[str, Any]) -> None:
@@ -408,9 +367,7 @@ class LearnerWorker:
         sd = self.full_state_dict()
         if self.rank == 0:
             self._write_weights(sd, d)
-            if self.cfg.lora.enabled:
-                model = self.model.module if self.strategy == "ddp" else self.model
-                model.save_pretrained(d / "adapter")
+            self.strategy.save_adapter(self.model, d)
         torch.save(self._train_state(), d / f"train_state_rank{self.rank}.pt")
         if self.world > 1:
             dist.barrier()
@@ -429,14 +386,8 @@ class LearnerWorker:
         return load_state_dict_from_dir(d)
 
     def _train_state(self) -> dict[str, Any]:
-        if self.strategy == "fsdp2":
-            from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
-
-            optim = get_optimizer_state_dict(self.model, self.optimizer)
-        else:
-            optim = self.optimizer.state_dict()
         return {
-            "optimizer": optim,
+            "optimizer": self.strategy.optimizer_state(self.model, self.optimizer),
             "scheduler": self.scheduler.state_dict(),
             "step": self.step,
             "rng": {
@@ -450,22 +401,7 @@ class LearnerWorker:
         """Restore weights, optimizer, scheduler, RNG and step from a checkpoint written by `save`."""
         d = Path(directory)
         sd = self._read_weights(d)
-        model = self.model.module if self.strategy == "ddp" else self.model
-        if self.strategy == "fsdp2":
-            from torch.distributed.checkpoint.state_dict import (
-                StateDictOptions,
-                set_model_state_dict,
-                set_optimizer_state_dict,
-            )
-
-            set_model_state_dict(model, sd, options=StateDictOptions(full_state_dict=True, strict=False))
-        elif self.cfg.lora.enabled:
-            from peft import set_peft_model_state_dict
-            from safetensors.torch import load_file
-
-            set_peft_model_state_dict(model, load_file(str(d / "adapter" / "adapter_model.safetensors")))
-        else:
-            model.load_state_dict(sd, strict=False)
+        self.strategy.load_weights(self.model, sd, d)
         if self.master:  # fp32 master weights from the checkpoint's fp32 values where it has them
             self.master.params_to_master()
             named = dict(zip(self._trainable_names, self.master.master, strict=True))
@@ -474,10 +410,7 @@ class LearnerWorker:
                     if name in sd:
                         m.copy_(sd[name])
         ts = torch.load(d / f"train_state_rank{self.rank}.pt", weights_only=False)
-        if self.strategy == "fsdp2":
-            set_optimizer_state_dict(self.model, self.optimizer, ts["optimizer"])
-        else:
-            self.optimizer.load_state_dict(ts["optimizer"])
+        self.strategy.load_optimizer_state(self.model, self.optimizer, ts["optimizer"])
         self.scheduler.load_state_dict(ts["scheduler"])
         self.step = ts["step"]
         torch.set_rng_state(ts["rng"]["torch"])
@@ -505,12 +438,6 @@ def _find_module(model: torch.nn.Module, *names: str) -> Any:
         if type(m).__name__ in names:
             return m
     raise ValueError(f"model has no {' or '.join(names)} module")
-
-
-def _transformer_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
-    """Decoder layers and vision blocks: the units FSDP2 shards one by one."""
-    names = ("Qwen2_5_VLDecoderLayer", "Qwen2_5_VLVisionBlock", "Qwen2VLDecoderLayer", "Qwen2VLVisionBlock")
-    return [m for m in model.modules() if type(m).__name__ in names]
 
 
 def _unexpand(values: list[float], ids: list[int], expanded: list[int], image_token_id: int) -> list[float]:
