@@ -65,8 +65,8 @@ def test_colocated_ppo_places_every_member_of_rank_0_in_bundle_0(ray_local, tiny
         return ray.get(handle.__ray_call__.remote(probe))
 
     def on_iteration(_i: int, _row: dict) -> None:
-        seen["pool"] = trainer.pool.pg.id.hex()
-        seen["bundles"] = placement_group_table(trainer.pool.pg)["bundles"]
+        seen["pool"] = trainer.resource_pool.pg.id.hex()
+        seen["bundles"] = placement_group_table(trainer.resource_pool.pg)["bundles"]
         seen["actor"] = [where(w) for w in trainer.actor.workers]
         seen["critic"] = [where(w) for w in trainer.critic.workers]
         seen["engine"] = [where(a) for a in trainer.service.engine.actors]
@@ -77,7 +77,7 @@ def test_colocated_ppo_places_every_member_of_rank_0_in_bundle_0(ray_local, tiny
     assert [r["kind"] for r in report["history"]].count("train") == 1
     assert seen["actor"] == seen["critic"] == seen["engine"] == [seen["pool"]]
     assert seen["bundles"] == {0: {"CPU": 0.75, "memory": 1024**3 / 4}}  # Ray reserved the actor's memory
-    assert placement_group_table(trainer.pool.pg)["state"] == "REMOVED"
+    assert placement_group_table(trainer.resource_pool.pg)["state"] == "REMOVED"
     # nothing of the run holds resources any more (the next tests need the whole local cluster)
     deadline = time.monotonic() + 60  # actors and groups are released asynchronously
     while (
