@@ -1,10 +1,9 @@
 """The words a GUI-agent tokenizer must keep whole, and a synthetic corpus to train it on.
 
 A from-scratch model of a few million parameters learns to copy an element's coordinates in CPU minutes
-only when a coordinate is one token and so is each word it must match (DESIGN.md, "Refinements";
-`shared/probes/element_copy_probe.py`: 77% exact clicks with word and whole-integer tokens, 0% with
-characters). The tiny tokenizer therefore gets every integer 0..1000 and the words of `vocab.txt` (beside
-this module, read at import) as single tokens.
+only when a coordinate is one token and so is each word it must match (benchmarks/results/NOTES.md,
+"Whole-integer and whole-word tokens"). The tiny tokenizer therefore gets every integer 0..1000 and the
+words of `vocab.txt` (beside this module, read at import) as single tokens.
 """
 
 from __future__ import annotations
