@@ -22,7 +22,8 @@ ObservationMode = Literal["screenshot", "screenshot+elements", "elements"]
 
 
 class AgentConfig(StrictModel):
-    """How the agent shows the episode to the model. Defaults suit the tiny model (DESIGN: screenshot+elements)."""
+    """How the agent shows the episode to the model. Defaults suit the tiny model, which clicks by copying
+    coordinates from the element list shown beside the screenshot."""
 
     observation: ObservationMode = "screenshot+elements"
     history_images: int = 1  # K: last K observations in full (screenshot, elements); older ones as text

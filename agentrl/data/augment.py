@@ -6,10 +6,8 @@ the named element's centre from the element list. Shifting the screenshot and ev
 the same random offset keeps each sample true (the click still hits the named element of the shifted
 screen), spreads the centres over the screen, and makes every epoch's copy of a demonstration a new sample.
 
-Measured (benchmarks/results/sft_ablation.json, toy.click-target, 600 steps x 32, one thread): with the
-shift the model stops answering with the grid's centres, but at that budget it has not learned to copy
-either (held-out 14/200 against 24/200 unshifted; random click 28/200): the shift takes a prior away, it
-does not bring copying sooner. Hence off by default (TrainData.shift_max_frac = 0).
+The shift takes a prior away; measured, it does not bring copying sooner, hence off by default
+(TrainData.shift_max_frac = 0; benchmarks/results/NOTES.md, "Screen-shift augmentation").
 
 It works on token ids when the tokenizer gives every integer 0..1000 one token (the tiny model's does:
 `agentrl.models.vocab`) and the points are screen pixels (AgentConfig.coordinate_space "screen"); with a

@@ -3,11 +3,12 @@
 One signature per codec: `encode(uint8 array) -> bytes`, `decode(bytes, shape) -> uint8 array` (an array
 that owns its memory).
 
-- `zstd` (default): the pixel bytes, zstd-compressed one image at a time. Measured here on 160x160 toy
-  screens (benchmarks/store.py): ~80 us to encode and ~45 us to decode an image, ~3.6 KB each, against
-  PNG's ~500 us / ~300 us and ~4.7 KB. UI screens are flat colour, which zstd packs well.
-- `lz4`: faster still (~35 us / ~20 us), ~5.2 KB each.
+- `zstd` (default): the pixel bytes, zstd-compressed one image at a time: smaller than PNG and several
+  times faster both ways. UI screens are flat colour, which zstd packs well.
+- `lz4`: faster still, and larger (about PNG's size).
 - `png`: lossless PNG bytes, for stores meant to be read by other tools image by image.
+
+The measurements: benchmarks/results/NOTES.md, "Image codecs of the store".
 
 PNG remains the format at the edges (JSONL and HF exports, HTML pages, imports).
 """

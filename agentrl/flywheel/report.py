@@ -36,7 +36,8 @@ def points(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> list[dict
 
 def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per suite (domain): the mean success of each evaluated checkpoint over the suite's tasks, the
-    baselines' means, and the verdicts DESIGN asks for. A verdict holds only when the checkpoint is higher
+    baselines' means, and three verdicts: SFT above the best fixed click, RL above the SFT checkpoint it
+    started from, RL above the best fixed click. A verdict holds only when the checkpoint is higher
     and Fisher's exact test (two-sided, on the suite's pooled episodes) gives p < 0.05: at tens of
     episodes a few points are noise. The checkpoint compared is the best of its kind (the p-value is
     therefore a little optimistic), and the comparison says which."""

@@ -4,7 +4,7 @@ Two places in a Qwen2.5-VL forward attend within segments of one long sequence:
 
 - the vision tower: every layer attends within windows (112x112 pixels; full layers within whole images).
   transformers' sdpa path runs one attention call per window, and a 1120x672 screenshot has 60 of them,
-  so the ViT's step is mostly kernel launches (the issue's H200 profile: 2.0-2.4 s of a 2.5-3.4 s step).
+  so the ViT's step is mostly kernel launches (benchmarks/results/NOTES.md, "Vision-tower attention").
 - the language model on a packed micro-batch: several samples in one row, each attending causally to
   itself only (verl's remove-padding, without flash-attn's varlen kernel).
 

@@ -47,7 +47,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # ~2M parameters: trains in CPU minutes on element lists (DESIGN.md, "Refinements").
+    # ~2M parameters: trains in CPU minutes on element lists.
     "tiny": Preset(128, 384, 4, 4, 2, 128, 256, 2, 4, 2048, 4 * 28 * 28, 256 * 28 * 28, (4, 6, 6)),
     # ~40M parameters: for GPU runs.
     "small": Preset(512, 1536, 8, 8, 4, 256, 768, 4, 4, 8192, 4 * 28 * 28, 1024 * 28 * 28, (8, 12, 12)),

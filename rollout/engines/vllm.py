@@ -12,9 +12,8 @@ seen image.
 
 On a CPU, `cpu_threads > 0` runs the model inside vLLM's engine-core process (the uniproc executor) on that
 many threads. vLLM's default there is a separate worker process with one OpenMP thread per core, and the two
-processes busy-wait on a shared-memory queue between steps (SpinCondition). On 2 cores that left no CPU for
-the env workers and the collector: with the tiny model one thread in one process made the async collector 1.2x
-and the lock-step loop 1.1x faster (benchmarks/rollout_async.py --cpu-threads 1 vs 0).
+processes busy-wait on a shared-memory queue between steps (SpinCondition), which on a few cores leaves
+little CPU for the env workers and the collector (benchmarks/results/NOTES.md, "vLLM's cpu_threads").
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 import psutil
+import pytest
 from PIL import Image
 
 from envs.actions import parse_action
-from envs.check import CONTRACTS, CallLimits, check_env
+from envs.check import CALL_FIXES, CONTRACTS, TABLE, CallLimits, check_env
 from envs.toy.click import ToyClickEnv
 
 HERE = "tests.envs.test_check"
@@ -79,6 +80,17 @@ class NoActionError(ToyClickEnv):
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
         return obs, reward, terminated, truncated, {**info, "action_error": ""}
+
+
+class ExpertRaises(ToyClickEnv):
+    def expert_action(self) -> str:
+        raise LookupError("the target moved")
+
+
+class CloseRaises(ToyClickEnv):
+    def close(self) -> None:
+        super().close()
+        raise OSError("socket already closed")
 
 
 def check(name: str, **kwargs: Any):
@@ -153,3 +165,35 @@ def test_junk_actions_must_not_raise_and_must_be_explained():
     assert_fails(
         check("NoActionError"), "actions", "step('') gave reward 0.0, terminated=False, action_error=''"
     )
+
+
+# -- the contract table ------------------------------------------------------------------------------------
+def test_the_table_runs_every_contract_once_and_each_that_can_fail_has_a_fix():
+    assert tuple(c.name for c in TABLE) == CONTRACTS and len(set(CONTRACTS)) == len(CONTRACTS)
+    # make fails only by raising (the make call's fix); latency never fails
+    assert [c.name for c in TABLE if not c.fix] == ["make", "latency"]
+    assert [c.name for c in TABLE if c.always] == ["latency"]
+
+
+@pytest.mark.parametrize(
+    ("env", "contract"),
+    [("NoActionError", "actions"), ("Unseeded", "determinism"), ("WrongObsType", "observation")],
+)
+def test_a_planted_fault_is_filed_under_its_contract_with_that_contracts_fix(env: str, contract: str):
+    report = check(env)
+    failed = report.failed()
+    assert [c.name for c in failed if c.name == contract] == [contract], report.contracts
+    assert report.get(contract).fix == next(c.fix for c in TABLE if c.name == contract)
+
+
+def test_a_call_one_contract_owns_is_filed_under_it_wherever_it_fails():
+    # the expert's action is asked for while the termination contract plays; the failure is the expert's
+    report = check("ExpertRaises")
+    assert_fails(report, "expert", "expert raised LookupError: the target moved")
+    assert report.get("expert").fix == CALL_FIXES["expert"]
+    assert report.get("termination").status == "skip"
+    # the first close() runs before the determinism contract's fresh instance; the failure is clean close's
+    report = check("CloseRaises")
+    assert_fails(report, "clean close", "close raised OSError: socket already closed")
+    assert report.get("clean close").fix == CALL_FIXES["close"]
+    assert report.get("isolation").status == "pass" and report.get("determinism").status == "skip"

@@ -1,5 +1,14 @@
+import pytest
+
 from agentrl.models.tokenizer import SPECIAL_TOKENS, build_tokenizer, single_token_report
-from agentrl.models.vocab import MAX_COORD
+from agentrl.models.vocab import (
+    ACTION_WORDS,
+    INSTRUCTION_WORDS,
+    MAX_COORD,
+    ROLE_WORDS,
+    UI_WORDS,
+    read_word_lists,
+)
 
 
 def test_integers_and_grammar_words_are_single_tokens():
@@ -33,3 +42,12 @@ def test_special_tokens_present_and_vocab_small():
 def test_deterministic_for_a_seed():
     a, b = build_tokenizer(seed=3), build_tokenizer(seed=3)
     assert a.backend_tokenizer.to_str() == b.backend_tokenizer.to_str()
+
+
+def test_the_word_lists_come_from_vocab_txt_once_each():
+    for words in (ACTION_WORDS, UI_WORDS, INSTRUCTION_WORDS):
+        assert len(set(words)) == len(words) and all(w and " " not in w for w in words)
+    assert UI_WORDS[: len(ROLE_WORDS)] == ROLE_WORDS and {"button", "textbox", "checkbox"} <= set(ROLE_WORDS)
+    assert read_word_lists("# c\n[a]\nx  # note\n\ny\n[b]\nx\n") == {"a": ["x", "y"], "b": ["x"]}
+    with pytest.raises(ValueError, match="listed twice"):
+        read_word_lists("[a]\nx\nx\n")
