@@ -57,7 +57,9 @@ class RejectSettings(StrictModel):
 class FlywheelConfig(StrictModel):
     output_dir: str = "runs/flywheel"
     model: str = "runs/models/tiny"  # the starting policy (HF directory)
-    init_preset: Literal["tiny", "small"] | None = "tiny"  # build `model` with this preset when it does not exist
+    init_preset: Literal["tiny", "small"] | None = (
+        "tiny"  # build `model` with this preset when it does not exist
+    )
     iterations: int = 2
     domains: dict[str, list[str]] = {
         "toy": ["agentrl/toy.click-target-v0"],
