@@ -249,10 +249,12 @@ def step_timing(base: Path, batch: int, steps: int = 12) -> dict[str, Any]:
 
 
 def evaluate_row(row: dict[str, Any], model: Path, episodes: int) -> dict[str, Any]:
-    from agentrl.flywheel.evaluate import held_out, play
+    from agentrl.eval.episodes import local_agent, play_local
+    from agentrl.eval.plans import task_major
 
     task = UNIFORM_TOY if row["layout"] == "uniform" else TOY
-    trajs = asyncio.run(play(model, held_out([task], episodes, EVAL_SEED0), agent=agent_config(row, 5)))
+    agent = local_agent(5, agent=agent_config(row, 5))
+    trajs = asyncio.run(play_local(model, task_major([task], episodes, EVAL_SEED0), agent))
     wins = sum(int(t.success) for t in trajs)
     first = [t.turns[0].text for t in trajs[:3] if t.turns]
     return {"task": task, "successes": wins, "episodes": len(trajs), "success": wins / len(trajs),

@@ -133,7 +133,8 @@ def main() -> None:
     tasks = [t if t.startswith("agentrl/") else f"agentrl/{t}" for t in args.tasks.split(",")]
 
     import envs
-    from agentrl.flywheel.evaluate import baselines, evaluate
+    from agentrl.eval.episodes import greedy_success
+    from agentrl.flywheel.evaluate import baselines
     from agentrl.models.factory import init_model
     from agentrl.models.loading import load_processor
 
@@ -157,8 +158,8 @@ def main() -> None:
     n = args.eval_seeds
     for task in tasks:
         floors = baselines(task, args.fixed_seeds, held_out, args.grid_step)
-        sft_rate = evaluate(model, [task], n, EVAL_SEED0, max_steps=args.max_steps)[task]
-        untrained = evaluate(base, [task], 50, EVAL_SEED0, max_steps=args.max_steps)[task]
+        sft_rate = greedy_success(model, [task], n, EVAL_SEED0, max_steps=args.max_steps)[task]
+        untrained = greedy_success(base, [task], 50, EVAL_SEED0, max_steps=args.max_steps)[task]
         rows[task] = {"sft": sft_rate, **floors, "untrained": untrained, "episodes": n}
         rows[task].update(verdicts(rows[task], n))
         print(f"{task}: sft {sft_rate:.1%}  best-fixed {floors['best_fixed_click']:.1%}  "

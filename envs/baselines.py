@@ -7,7 +7,8 @@
   held-out seeds with `fixed_click_success`.
 
 The scripted expert (`env.expert_action()`) is the ceiling; reports put all three beside a learned policy.
-`run_episode` plays any policy (a callable from the env and its observation to UI-TARS action text).
+`run_scripted_episode` plays any scripted policy (a callable from the env and its observation to UI-TARS action
+text) on a raw env; model-driven episodes are rollout.episode.run_episode.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Episode:
     truncation_reason: str = ""
 
 
-def run_episode(env: GUIEnv, policy: Policy, seed: int, keep_frames: bool = False) -> Episode:
+def run_scripted_episode(env: GUIEnv, policy: Policy, seed: int, keep_frames: bool = False) -> Episode:
     """Reset `env` with `seed` and let `policy` act until the episode ends (terminated or truncated)."""
     obs, _ = env.reset(seed=seed)
     ep = Episode(seed=seed, success=False, reward=0.0, steps=0)
@@ -122,7 +123,7 @@ def random_click_success(
     env = _unwrapped(env_id, {"text_mode": "off", **env_kwargs})
     policy = RandomClick(policy_seed)
     try:
-        wins = sum(run_episode(env, policy, s).success for s in seeds)
+        wins = sum(run_scripted_episode(env, policy, s).success for s in seeds)
     finally:
         env.close()
     return BaselineResult(env_id, "random-click", wins, len(seeds))
@@ -134,7 +135,7 @@ def fixed_click_success(
     """Success of clicking `point` up to `clicks` times per episode over `seeds`."""
     env = _unwrapped(env_id, {"text_mode": "off", "max_steps": clicks, **env_kwargs})
     try:
-        wins = sum(run_episode(env, FixedClick(point), s).success for s in seeds)
+        wins = sum(run_scripted_episode(env, FixedClick(point), s).success for s in seeds)
     finally:
         env.close()
     return BaselineResult(env_id, f"fixed-click {point}", wins, len(seeds))
@@ -159,7 +160,7 @@ def best_fixed_click(
     try:
         for point in grid(env.width, env.height, grid_step):
             policy = FixedClick(point)
-            counts[point] = sum(run_episode(env, policy, s).success for s in seeds)
+            counts[point] = sum(run_scripted_episode(env, policy, s).success for s in seeds)
     finally:
         env.close()
     best = max(counts, key=lambda p: counts[p])  # max keeps the first of equals

@@ -130,7 +130,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     import envs
-    from envs.baselines import RandomClick, expert_policy, run_episode
+    from envs.baselines import RandomClick, expert_policy, run_scripted_episode
 
     spec = _spec(args.env_id)
     if args.policy not in POLICIES:
@@ -147,7 +147,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     env = envs.make(spec.id, **kwargs).unwrapped
     policy = expert_policy if args.policy == "expert" else RandomClick(args.seed)
     try:
-        ep = run_episode(env, policy, args.seed, keep_frames=bool(args.record))
+        ep = run_scripted_episode(env, policy, args.seed, keep_frames=bool(args.record))
         instruction = env.instruction
     finally:
         env.close()

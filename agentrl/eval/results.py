@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,12 +76,27 @@ def task_result(trajs: list[Trajectory]) -> TaskResult:
     )
 
 
+def by_task(trajectories: Iterable[Trajectory], tasks: Sequence[str] | None = None) -> dict[str, TaskResult]:
+    """Results of every task that has episodes, each episode counted (repeats of a (task, seed) too): in
+    `tasks` order, leaving out tasks not listed there; without `tasks`, every task in name order."""
+    trajs: dict[str, list[Trajectory]] = {}
+    for t in trajectories:
+        trajs.setdefault(t.env_id, []).append(t)
+    order = sorted(trajs) if tasks is None else [task for task in tasks if task in trajs]
+    return {task: task_result(trajs[task]) for task in order}
+
+
+def success_by_task(
+    trajectories: Iterable[Trajectory], tasks: Sequence[str] | None = None
+) -> dict[str, float]:
+    """Success rate per task (`by_task`'s order)."""
+    return {task: r.success_rate for task, r in by_task(trajectories, tasks).items()}
+
+
 def per_task(trajectories: Iterable[Trajectory], tasks: list[str]) -> dict[str, TaskResult]:
-    """Results of every task in `tasks` that has episodes, in suite order."""
-    by_task: dict[str, list[Trajectory]] = {}
-    for t in newest_per_episode(trajectories):
-        by_task.setdefault(t.env_id, []).append(t)
-    return {task: task_result(by_task[task]) for task in tasks if task in by_task}
+    """Results of every task in `tasks` that has episodes, in suite order, the newest record of each
+    (task, seed) counted."""
+    return by_task(newest_per_episode(trajectories), tasks)
 
 
 def overall(results: dict[str, TaskResult]) -> dict[str, Any]:

@@ -25,7 +25,9 @@ from agentrl.config import StrictModel
 from agentrl.data.query import Query
 from agentrl.data.store import StoreWriter, TrajectoryStore
 from agentrl.eval import results
+from agentrl.eval.episodes import play_collector
 from agentrl.eval.fixed_click import CACHE, FixedClickSettings, run_searches, task_results
+from agentrl.eval.plans import Plan
 from agentrl.eval.suites import Suite
 from agentrl.launch.ray_init import RayConfig
 from rollout.agent import AgentConfig
@@ -95,26 +97,24 @@ def finished(store: TrajectoryStore, run: str) -> set[tuple[str, int]]:
     return done
 
 
-async def play(
+async def play_unfinished(
     collector: Collector,
     store: TrajectoryStore,
     run: str,
-    plan: list[tuple[str, int]],
+    plan: Plan,
     on_done: Callable[[Trajectory], None] | None = None,
 ) -> int:
-    """Play the episodes of `plan` that `run` has not finished; each is committed within a few episodes
-    of finishing (an interrupted run loses at most those). Returns how many were played."""
+    """Play the episodes of `plan` that `run` has not finished (agentrl.eval.episodes.play_collector); each
+    is committed within a few episodes of finishing (an interrupted run loses at most those). Returns how
+    many were played."""
     done = finished(store, run)
     todo = [task for task in plan if task not in done]
     with StoreWriter(store, run, 0, flush_every=4, max_wait_s=10.0) as writer:
-        async for traj in collector.stream(todo, meta={"run": run}):
-            writer.add(traj)
-            if on_done:
-                on_done(traj)
+        await play_collector(collector, todo, writer, on_done, meta={"run": run}, keep=False)
     return len(todo)
 
 
-def summarize(store: TrajectoryStore, run: str, suite: Suite, plan: list[tuple[str, int]]):
+def summarize(store: TrajectoryStore, run: str, suite: Suite, plan: Plan):
     wanted = set(plan)
     trajs = [t for t in store.query(Query(run=run), with_images=False) if (t.env_id, t.seed) in wanted]
     return results.per_task(trajs, suite.tasks)
@@ -144,7 +144,7 @@ def write_outputs(
     return result
 
 
-def baseline_plan(name: str, plan: list[tuple[str, int]]) -> list[tuple[str, int]]:
+def baseline_plan(name: str, plan: Plan) -> Plan:
     """The expert baseline plays only tasks with a scripted expert; random click plays all."""
     if name != "expert":
         return plan
@@ -193,10 +193,10 @@ async def evaluate(
             collector.engine = engine  # the baselines take the policy's place in the same env workers
             todo = len(run_plan) - len(finished(store, run) & set(run_plan))
             if progress is None:
-                played[run] = await play(collector, store, run, run_plan)
+                played[run] = await play_unfinished(collector, store, run, run_plan)
                 continue
             with progress(run, todo) as bar:
-                played[run] = await play(collector, store, run, run_plan, bar.update)
+                played[run] = await play_unfinished(collector, store, run, run_plan, bar.update)
         if "best_fixed_click" in cfg.baselines:
             seeds = suite.seeds(cfg.episodes)
             await run_searches(suite.tasks, seeds, cfg.fixed_click, suite.env_kwargs, out)

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from agentrl.config import EVAL_SEED_START, ConfigError, StrictModel, load_config
+from agentrl.eval.plans import Plan, seed_major
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "configs" / "suites"
 
@@ -52,9 +53,9 @@ class Suite(StrictModel):
         """The held-out seeds every task plays: seed_start, seed_start + 1, ..."""
         return list(range(self.seed_start, self.seed_start + (episodes or self.episodes_per_task)))
 
-    def plan(self, episodes: int | None = None) -> list[tuple[str, int]]:
+    def plan(self, episodes: int | None = None) -> Plan:
         """Every (env id, seed) episode of the suite, seed-major so early results cover every task."""
-        return [(t, s) for s in self.seeds(episodes) for t in self.tasks]
+        return seed_major(self.tasks, episodes or self.episodes_per_task, self.seed_start)
 
 
 def suite_names() -> list[str]:

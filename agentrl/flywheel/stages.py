@@ -13,8 +13,10 @@ from typing import Any
 
 from agentrl.config import EVAL_SEED_START, load_config
 from agentrl.data.store import StoreWriter, TrajectoryStore
+from agentrl.eval.episodes import greedy_success, local_agent, play_local
+from agentrl.eval.results import success_by_task
 from agentrl.flywheel.config import FlywheelConfig
-from agentrl.flywheel.evaluate import baselines, evaluate, play, success_by_task
+from agentrl.flywheel.evaluate import baselines
 from agentrl.train.checkpoint import complete_checkpoints
 
 Log = Callable[[str], None]
@@ -100,11 +102,8 @@ def reject(ctx: Context, it: int) -> dict[str, Any]:
     ]  # fmt: skip
     model = ctx.latest_model(it)
     with StoreWriter(TrajectoryStore(ctx.store), "reject", it) as w:
-        trajs = asyncio.run(
-            play(
-                model, episodes, ctx.cfg.eval.parallel_envs, rs.temperature, ctx.cfg.eval.max_steps, writer=w
-            )
-        )
+        agent = local_agent(ctx.cfg.eval.max_steps, rs.temperature)
+        trajs = asyncio.run(play_local(model, episodes, agent, ctx.cfg.eval.parallel_envs, writer=w))
     v1 = sum(t.success for t in trajs)
     return {
         "model": str(model),
@@ -287,7 +286,7 @@ def eval_(ctx: Context, it: int) -> dict[str, Any]:
     for domain, path in _ppo_models(ctx, it).items():  # a domain's specialist, on its own domain
         models[f"ppo-{domain}"] = (path, ctx.cfg.domains[domain])
     for name, (path, its_tasks) in models.items():
-        rates = evaluate(path, its_tasks, n, EVAL_SEED_START, ev.parallel_envs, ev.max_steps)
+        rates = greedy_success(path, its_tasks, n, EVAL_SEED_START, ev.parallel_envs, ev.max_steps)
         result["checkpoints"][name] = {"model": str(path), "success": rates}
         ctx.log(f"eval {name}: " + "  ".join(f"{t.split('/')[-1]} {r:.0%}" for t, r in rates.items()))
     return result

@@ -78,37 +78,12 @@ def pick_best(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def play_success(
     model: Path, tasks: Sequence[str], episodes: int, seed_start: int, parallel: int = 2, max_steps: int = 10
 ) -> dict[str, float]:
-    """Greedy success rate per task of `model` on seeds seed_start.. : `parallel` in-process envs share
-    one HF engine (it batches their requests), episodes played with rollout's run_episode."""
-    import asyncio
-
-    from rollout.agent import AgentConfig
-    from rollout.engines.base import SamplingConfig
+    """Greedy success rate per task of `model` on seeds seed_start.. (agentrl.eval.episodes.greedy_success),
+    the model loaded by HFEngine's defaults (float32 on the CPU)."""
+    from agentrl.eval.episodes import greedy_success
     from rollout.engines.hf import HFEngine
-    from rollout.episode import run_episode
-    from rollout.local_env import LocalEnv
 
-    engine = HFEngine(model)
-    cfg = AgentConfig(max_steps=max_steps, sampling=SamplingConfig(temperature=0.0, max_tokens=40))
-    queue = [(t, seed_start + i) for t in tasks for i in range(episodes)][::-1]
-    wins: dict[str, int] = dict.fromkeys(tasks, 0)
-
-    async def worker(env: LocalEnv) -> None:
-        while queue:
-            task, seed = queue.pop()
-            wins[task] += int((await run_episode(engine, env, engine.tokenizer, cfg, task, seed)).success)
-
-    async def play() -> None:
-        pool = [LocalEnv() for _ in range(max(1, parallel))]
-        try:
-            await asyncio.gather(*[worker(e) for e in pool])
-        finally:
-            await engine.shutdown()
-            for e in pool:
-                e.close()
-
-    asyncio.run(play())
-    return {t: wins[t] / episodes for t in tasks}
+    return greedy_success(HFEngine(model), tasks, episodes, seed_start, parallel, max_steps)
 
 
 def episode_scorer(parallel: int = 2, max_steps: int = 10) -> Scorer:

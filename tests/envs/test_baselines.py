@@ -12,7 +12,7 @@ from envs.baselines import (
     fixed_click_success,
     grid,
     random_click_success,
-    run_episode,
+    run_scripted_episode,
 )
 
 TOY = "agentrl/toy.click-target-v0"
@@ -23,7 +23,7 @@ def test_random_click_is_seeded_and_a_floor_below_the_expert():
     b = random_click_success(TOY, range(40), policy_seed=1)
     assert a == b and a.policy == "random-click" and a.episodes == 40
     env = envs.make(TOY).unwrapped
-    expert = sum(run_episode(env, expert_policy, s).success for s in range(40))
+    expert = sum(run_scripted_episode(env, expert_policy, s).success for s in range(40))
     assert a.successes < expert == 40
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import envs
-from envs.baselines import RandomClick, expert_policy, run_episode
+from envs.baselines import RandomClick, expert_policy, run_scripted_episode
 from envs.wrappers.minigrid import MiniGridEnv
 
 ID = "agentrl/gym.minigrid-empty-random-6x6-v0"
@@ -37,11 +37,11 @@ def test_keys_step_the_wrapped_env_and_other_verbs_are_action_errors():
 
 def test_expert_solves_every_seed_and_random_clicks_never_do():
     env = envs.make(ID).unwrapped
-    expert = [run_episode(env, expert_policy, s) for s in range(8)]
+    expert = [run_scripted_episode(env, expert_policy, s) for s in range(8)]
     assert all(ep.success and ep.reward == 1.0 for ep in expert)
     assert all(ep.actions[-1].endswith("hotkey(key='up')") for ep in expert)
     assert 0 < env.episode_return < 1  # MiniGrid's own return is kept (discounted by steps taken)
-    random = [run_episode(env, RandomClick(s), s) for s in range(3)]
+    random = [run_scripted_episode(env, RandomClick(s), s) for s in range(3)]
     assert not any(ep.success for ep in random)
     assert all(ep.truncation_reason == "step budget exhausted" for ep in random)
     env.close()

@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from agentrl.config import EVAL_SEED_START, dump_config
+from agentrl.eval.episodes import play_collector
+from agentrl.eval.plans import round_robin
+from agentrl.eval.results import by_task, overall
 from agentrl.train.ppo.batch import BadBatch, PPOBatch, build, explained_variance_of, samples_to_value
 from agentrl.train.ppo.buffer import GroupBuffer, feed
 from agentrl.train.ppo.config import PPOConfig, RolloutPool
@@ -206,20 +209,13 @@ class PPOTrainer:
         return time.perf_counter() - t0
 
     async def evaluate(self, episodes: int | None = None) -> dict[str, float]:
+        """Greedy success on held-out seeds: `episodes` (default eval.episodes) round robin over the tasks."""
         n = episodes if episodes is not None else self.cfg.eval.episodes
-        tasks = [
-            (self.cfg.pool.tasks[i % len(self.cfg.pool.tasks)], self.cfg.eval.seed_start + i)
-            for i in range(n)
-        ]
-        trajs = [t async for t in self.eval_collector.stream(tasks)]
-        per_task: dict[str, list[bool]] = {}
-        for t in trajs:
-            per_task.setdefault(t.env_id, []).append(t.success)
-        out = {
-            "eval_success": sum(t.success for t in trajs) / max(1, len(trajs)),
-            "eval_episodes": float(len(trajs)),
-        }
-        out.update({f"eval_success/{k}": sum(v) / len(v) for k, v in per_task.items()})
+        plan = round_robin(self.cfg.pool.tasks, n, self.cfg.eval.seed_start)
+        trajs = await play_collector(self.eval_collector, plan)
+        per_task = by_task(trajs, self.cfg.pool.tasks)
+        out = {"eval_success": overall(per_task)["pooled_success"], "eval_episodes": float(len(trajs))}
+        out.update({f"eval_success/{k}": r.success_rate for k, r in per_task.items()})
         return out
 
     # -- the loop --------------------------------------------------------------------------------------------

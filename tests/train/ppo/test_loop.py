@@ -89,3 +89,32 @@ def test_a_gae_update_raises_the_logprob_of_rewarded_responses(ray_local, tiny_m
         moved[trainer.success[sample.source]].append(float(((torch.tensor(a) - torch.tensor(b)) * m).sum()))
     assert moved[True] and moved[False]
     assert sum(moved[True]) / len(moved[True]) > 0 > sum(moved[False]) / len(moved[False]), moved
+
+
+def test_evaluate_plays_tasks_round_robin_on_held_out_seeds():
+    """PPOTrainer.evaluate through agentrl.eval: episode i is task i % n on seed seed_start + i, and the
+    rates count trajectories in whatever order the collector finishes them."""
+    from types import SimpleNamespace
+
+    from rollout.trajectory import Trajectory
+
+    class Collector:
+        async def stream(self, tasks, meta=None):
+            self.asked = list(tasks)
+            for env_id, seed in reversed(self.asked):
+                t = Trajectory(env_id=env_id, seed=seed, instruction="")
+                t.success = seed % 3 == 0
+                yield t
+
+    cfg = SimpleNamespace(
+        pool=SimpleNamespace(tasks=["a", "b"]), eval=SimpleNamespace(episodes=5, seed_start=100)
+    )
+    fake = SimpleNamespace(cfg=cfg, eval_collector=Collector())
+    out = asyncio.run(PPOTrainer.evaluate(fake))  # type: ignore[arg-type]
+    assert fake.eval_collector.asked == [("a", 100), ("b", 101), ("a", 102), ("b", 103), ("a", 104)]
+    assert out == {
+        "eval_success": 1 / 5,
+        "eval_episodes": 5.0,
+        "eval_success/a": 1 / 3,
+        "eval_success/b": 0.0,
+    }
