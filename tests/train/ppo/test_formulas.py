@@ -138,7 +138,7 @@ def test_the_entropy_bonus_raises_entropy():
                   extras={"old_logprobs": zeros, "advantages": zeros})  # fmt: skip
     loss, m = get_objective("ppo")(logits, batch, entropy_coef=0.5, temperature=0.7)
     h = float((token_entropy(logits, 0.7) * mask).sum().detach())
-    assert m["entropy_sum"] == pytest.approx(h) and float(loss) == pytest.approx(-0.5 * h, rel=1e-5)
+    assert m["entropy_sum"] == pytest.approx(h) and float(loss.detach()) == pytest.approx(-0.5 * h, rel=1e-5)
     loss.backward()
     with torch.no_grad():
         stepped = logits - 0.1 * logits.grad
