@@ -14,9 +14,19 @@ def memory_option(memory_gb: float) -> dict[str, float]:
     return {"memory": int(memory_gb * 1024**3)} if memory_gb > 0 else {}
 
 
-def bundle_shape(cpus: float, gpus: float = 0.0, memory_gb: float = 0.0) -> dict[str, float]:
-    """One placement-group bundle in Ray's resource names (GPU and memory only when asked)."""
-    return {"CPU": cpus, **({"GPU": gpus} if gpus else {}), **memory_option(memory_gb)}
+def custom_option(resources: dict[str, float] | None) -> dict[str, dict[str, float]]:
+    """Ray's `resources` option for custom resources (e.g. {"env_node": 0.01}); nothing when none."""
+    custom = {k: v for k, v in (resources or {}).items() if v}
+    return {"resources": custom} if custom else {}
+
+
+def bundle_shape(
+    cpus: float, gpus: float = 0.0, memory_gb: float = 0.0, resources: dict[str, float] | None = None
+) -> dict[str, float]:
+    """One placement-group bundle in Ray's resource names (GPU, memory and custom resources only when asked:
+    an actor scheduled into a bundle may use only what the bundle holds)."""
+    custom = custom_option(resources).get("resources", {})
+    return {"CPU": cpus, **({"GPU": gpus} if gpus else {}), **memory_option(memory_gb), **custom}
 
 
 @dataclass
