@@ -1,6 +1,7 @@
 """Node roles on a real multi-node Ray cluster: Ray's own test cluster (`ray.cluster_utils.Cluster`), a head and
-two worker nodes, each its own raylet with its own resources, all on this machine. A short PPO run asks for
-the env nodes' and the learner nodes' custom resources and its actors land where they were pinned."""
+worker nodes, each its own raylet with its own resources, all on this machine. A short PPO run asks for the
+nodes' custom resources and its actors land where they were pinned; an env node lost mid-run costs no
+committed trajectory, and its episodes are retried on the env node that remains."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import pytest
 from agentrl.train.ppo.loop import PPOTrainer
 from tests.train.ppo.test_loop import _cfg
 
+# engines on the head, env workers on env nodes, actor and critic ranks on the learner node
+PINNED = {"collector.resources": "{env_node: 0.01}", "placement.resources": "{engine_node: 0.01}",
+          "actor.resources": "{learner_node: 0.01}", "critic.resources": "{learner_node: 0.01}"}  # fmt: skip
 
-@pytest.fixture
-def three_nodes(request):
-    """head {CPU 1}, env node {CPU 1, env_node 100}, learner node {CPU 1, learner_node 100}: role -> node id.
 
-    The session's local instance (ray_local), if one runs, is shut down first and restarted after, so that no
-    other test's `ray.init` finds this cluster (its shutdown also forgets the address Ray wrote for it)."""
+def _cluster(request, env_nodes: int):
+    """head {CPU 1, engine_node}, `env_nodes` x {CPU 1, env_node}, learner {CPU 1, learner_node}: the cluster
+    and its nodes by role ("env" a list). The session's local instance (ray_local), if one runs, is shut down
+    first and restarted after, so that no other test's `ray.init` finds this cluster (its shutdown also forgets
+    the address Ray wrote for it)."""
     import ray
     from ray.cluster_utils import Cluster
 
@@ -35,49 +39,50 @@ def three_nodes(request):
 
     request.addfinalizer(finalize)
     nodes = {
-        "head": cluster.add_node(num_cpus=1),
-        "env": cluster.add_node(num_cpus=1, resources={"env_node": 100}),
+        "head": cluster.add_node(num_cpus=1, resources={"engine_node": 100}),
+        "env": [cluster.add_node(num_cpus=1, resources={"env_node": 100}) for _ in range(env_nodes)],
         "learner": cluster.add_node(num_cpus=1, resources={"learner_node": 100}),
     }
     cluster.wait_for_nodes()
-    return cluster, {role: node.node_id for role, node in nodes.items()}
+    return cluster, nodes
+
+
+def _where(handle: object) -> str:
+    """The id of the node an actor runs on."""
+    import ray
+
+    def probe(_self: object) -> str:
+        return ray.get_runtime_context().get_node_id()
+
+    return ray.get(handle.__ray_call__.remote(probe))
 
 
 @pytest.mark.slow
 def test_env_workers_and_learner_ranks_run_on_the_nodes_their_resources_pin(
-    three_nodes, tiny_model_dir, tmp_path
+    request, tiny_model_dir, tmp_path
 ):
-    """One sync PPO iteration connected to the 3-node cluster: every env worker (training and evaluation) on the
-    env node, every learner rank (actor and critic) on the learner node; the trajectories reach the store."""
-    import ray
-
+    """One sync PPO iteration connected to a 3-node cluster: every env worker (training and evaluation) on the
+    env node, every learner rank (actor and critic) on the learner node, the engine on the head."""
     from agentrl.data.store import Query, TrajectoryStore
 
-    cluster, node = three_nodes
+    cluster, nodes = _cluster(request, env_nodes=1)
     over = {"ray.address": cluster.address, "mode": "sync", "iterations": 1, "value_pretrain_iterations": 0,
-            "collector.resources": "{env_node: 0.01}", "actor.resources": "{learner_node: 0.01}",
-            "critic.resources": "{learner_node: 0.01}", "rewards.step_penalty": -0.1}  # fmt: skip
+            "rewards.step_penalty": -0.1, **PINNED}  # fmt: skip
     cfg = _cfg(tiny_model_dir, tmp_path, **over)
     seen: dict[str, list[str]] = {}
 
-    def where(handle: object) -> str:
-        def probe(_self: object) -> str:
-            return ray.get_runtime_context().get_node_id()
-
-        return ray.get(handle.__ray_call__.remote(probe))
-
     def on_iteration(_i: int, _row: dict) -> None:
-        seen["actor"] = [where(w) for w in trainer.actor.workers]
-        seen["critic"] = [where(w) for w in trainer.critic.workers]
-        seen["env workers"] = [where(w) for w in trainer.service.collector.workers]
-        seen["eval env workers"] = [where(w) for w in trainer.eval_collector.workers]
-        seen["engines"] = [where(a) for a in trainer.service.engine.actors]
+        seen["actor"] = [_where(w) for w in trainer.actor.workers]
+        seen["critic"] = [_where(w) for w in trainer.critic.workers]
+        seen["env workers"] = [_where(w) for w in trainer.service.collector.workers]
+        seen["eval env workers"] = [_where(w) for w in trainer.eval_collector.workers]
+        seen["engines"] = [_where(a) for a in trainer.service.engine.actors]
 
     trainer = PPOTrainer(cfg, on_iteration=on_iteration)
     report = asyncio.run(trainer.run())
     trainer.on_iteration = None  # no cycle keeps the trainer alive
     assert [r["kind"] for r in report["history"]].count("train") == 1
-    assert seen["actor"] == seen["critic"] == [node["learner"]]
-    assert seen["env workers"] == seen["eval env workers"] == [node["env"]]
-    assert seen["engines"][0] in node.values()  # unpinned: wherever a CPU was free
+    assert seen["actor"] == seen["critic"] == [nodes["learner"].node_id]
+    assert seen["env workers"] == seen["eval env workers"] == [nodes["env"][0].node_id]
+    assert seen["engines"] == [nodes["head"].node_id]
     assert TrajectoryStore(tmp_path / "store").count(Query(run="ppo")) >= 4  # pool.min_batch
