@@ -6,6 +6,7 @@ committed trajectory, and its episodes are retried on the env node that remains.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -86,3 +87,60 @@ def test_env_workers_and_learner_ranks_run_on_the_nodes_their_resources_pin(
     assert seen["env workers"] == seen["eval env workers"] == [nodes["env"][0].node_id]
     assert seen["engines"] == [nodes["head"].node_id]
     assert TrajectoryStore(tmp_path / "store").count(Query(run="ppo")) >= 4  # pool.min_batch
+
+
+class _LoseNodeOnFirstRequest:
+    """The policy engine, seen by the collector's episodes: the first request of the iteration removes a node
+    (all of the iteration's episodes then wait for it), so the node dies with those episodes in flight, their
+    envs reset on it and their next step due there."""
+
+    def __init__(self, engine: object, lose: Callable[[], None]) -> None:
+        self.engine, self.lose, self.lost = engine, lose, None
+
+    async def generate(self, request: object) -> object:
+        self.lost = self.lost or asyncio.ensure_future(asyncio.to_thread(self.lose))
+        await self.lost
+        return await self.engine.generate(request)
+
+
+@pytest.mark.slow
+def test_an_env_node_lost_mid_episode_costs_no_committed_trajectory(request, tiny_model_dir, tmp_path):
+    """Sync PPO, two env nodes. Iteration 1 commits its batch to the store; in iteration 2 the env node running
+    the env worker is removed while the batch's episodes are in flight. The collector restarts the worker, Ray
+    places it on the other env node, every episode is retried there (attempt 1) and finishes, the run
+    finishes, and the trajectories committed before the loss are all still in the store."""
+    import json
+
+    from agentrl.data.store import Query, TrajectoryStore
+
+    cluster, nodes = _cluster(request, env_nodes=2)
+    over = {"ray.address": cluster.address, "mode": "sync", "iterations": 2, "value_pretrain_iterations": 0,
+            "rewards.step_penalty": -0.1, **PINNED}  # fmt: skip
+    cfg = _cfg(tiny_model_dir, tmp_path, **over)
+    store = TrajectoryStore(tmp_path / "store")
+    seen: dict[str, object] = {}
+
+    def rows() -> dict[str, dict]:
+        return {r["id"]: r for r in store.rows(Query(run="ppo"))}
+
+    def on_iteration(i: int, _row: dict) -> None:
+        if i == 1:
+            collector = trainer.service.collector
+            seen["committed"] = set(rows())
+            seen["lost"] = _where(collector.workers[0])
+            node = next(n for n in nodes["env"] if n.node_id == seen["lost"])
+            collector.engine = _LoseNodeOnFirstRequest(collector.engine, lambda: cluster.remove_node(node))
+        else:
+            seen["after"] = _where(trainer.service.collector.workers[0])
+
+    trainer = PPOTrainer(cfg, on_iteration=on_iteration)
+    report = asyncio.run(trainer.run())
+    trainer.on_iteration = None  # no cycle keeps the trainer alive
+    assert [r["kind"] for r in report["history"]].count("train") == 2
+    (remaining,) = [n.node_id for n in nodes["env"] if n.node_id != seen["lost"]]
+    assert seen["after"] == remaining and trainer.service.collector.restarts == 1
+    after = rows()
+    assert len(seen["committed"]) == 4 and seen["committed"] <= set(after)  # pool.min_batch: the sync batch
+    retried = [r for i, r in after.items() if i not in seen["committed"]]
+    assert len(retried) == 4
+    assert all(json.loads(r["meta"])["attempt"] == 1 and r["status"] == "ok" for r in retried), retried
