@@ -23,6 +23,7 @@ import ray
 from pydantic import Field
 
 from agentrl.config import StrictModel
+from agentrl.launch.placement import CustomResources
 from agentrl.launch.resources import Demand, GiB
 from rollout.actors import EnvWorkerHung, RayEnvSlot, env_worker_actor
 from rollout.agent import AgentConfig
@@ -53,7 +54,7 @@ class CollectorConfig(StrictModel):
     env_kwargs: dict[str, Any] = {}  # passed to every envs.make (e.g. text_mode, max_steps)
     # Ray custom resources each env worker asks for: pins env workers to the nodes declaring them
     # (e.g. {"env_node": 0.01}; README "Running on a cluster")
-    resources: dict[str, float] = {}
+    resources: CustomResources = {}
     allow_shell: bool = False
 
 

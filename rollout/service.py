@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentrl.config import StrictModel
-from agentrl.launch.placement import ResourcePool
+from agentrl.launch.placement import CustomResources, ResourcePool
 from agentrl.launch.ray_init import RayConfig, init_ray
 from agentrl.launch.resources import INFER_BYTES_PER_PARAM, Demand, GiB, ResourceError
 from rollout.actors import RayEngineClient, engine_actor
@@ -22,9 +22,8 @@ class EnginePlacement(StrictModel):
     num_cpus: float = 1.0
     num_gpus: float = 0.0  # per replica (vLLM tensor parallel size x 1 GPU)
     memory_gb: float = 0.0  # RAM Ray reserves per replica (0: none)
-    resources: dict[
-        str, float
-    ] = {}  # Ray custom resources per replica, pinning engines to nodes ({"gpu_node": 0.01})
+    # Ray custom resources per replica, pinning engines to the nodes declaring them ({"engine_node": 0.01})
+    resources: CustomResources = {}
 
 
 def task_list(env_ids: list[str], episodes: int, seed: int) -> list[Task]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentrl.config import ConfigError
+from agentrl.launch.placement import RAY_OWN
 
 if TYPE_CHECKING:
     from agentrl.launch.ray_init import RayConfig
@@ -113,7 +114,7 @@ def _fmt(resource: str, x: float) -> str:
 
 def _declare(resource: str, demands: list[Demand]) -> str:
     """How to give the cluster a custom resource, for the message (nothing for Ray's own)."""
-    if resource in ("GPU", "CPU", "memory"):
+    if resource in RAY_OWN:
         return ""
     who = " and ".join(d.name for d in demands if d.per_actor(resource))
     return f"; declare it on the nodes for the {who} (ray start --resources='{{\"{resource}\": 100}}')"
@@ -143,7 +144,7 @@ def check(demands: Iterable[Demand], capacity: Capacity) -> None:
         largest = max(n.get(res, 0.0) for n in capacity.nodes)
         for d in demands:
             if d.per_actor(res) > largest + 1e-9:
-                key = f" ({d.key})" if res in ("GPU", "CPU", "memory") else ""
+                key = f" ({d.key})" if res in RAY_OWN else ""
                 raise ResourceError(
                     f"resources: {res}: one of the {d.name} asks for {_fmt(res, d.per_actor(res))}{key}, "
                     f"the largest node of {capacity.source} has {_fmt(res, largest)}{_declare(res, demands)}"

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from agentrl.config import StrictModel
+from agentrl.launch.placement import CustomResources
 from agentrl.launch.resources import INFER_BYTES_PER_PARAM, TRAIN_BYTES_PER_PARAM, Demand, GiB
 
 
@@ -37,7 +38,7 @@ class LearnerConfig(StrictModel):
     memory_gb_per_worker: float = 0.0  # RAM Ray reserves for each rank (0: none reserved, Ray packs freely)
     # Ray custom resources each rank asks for (in its bundle too), pinning ranks to the nodes declaring them
     # (e.g. {"learner_node": 0.01}; README "Running on a cluster")
-    resources: dict[str, float] = {}
+    resources: CustomResources = {}
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on GPU, gloo on CPU
     strategy: Literal["auto", "fsdp2", "none"] = "auto"  # auto: FSDP2 when world_size > 1
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU

@@ -133,6 +133,18 @@ def test_node_roles_ask_for_their_custom_resources_and_a_missing_one_is_named(ti
     )
 
 
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [("actor.resources={CPU: 1}", "resources: CPU is Ray's own resource; set it with the num_cpus"),
+     ("collector.resources={env_node: -1}", "resources: env_node: -1 must be >= 0")],
+)  # fmt: skip
+def test_a_resources_field_refuses_ray_own_names_and_negative_amounts(
+    tiny_model_dir, tmp_path, over, message
+):
+    with pytest.raises(ConfigError, match=message):
+        _ppo(tiny_model_dir, tmp_path, over)
+
+
 def test_a_custom_resource_split_over_nodes_must_fit_one_actor_on_one_node():
     demands = [Demand("actor", "actor.world_size", 2, 1, custom={"learner_node": 2})]
     capacity = Capacity({"CPU": 4, "learner_node": 4}, [{"CPU": 2, "learner_node": 1}] * 2 + [{"CPU": 2}])
