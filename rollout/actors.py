@@ -18,7 +18,7 @@ from typing import Any
 
 import ray
 
-from agentrl.launch.placement import memory_option
+from agentrl.launch.placement import custom_option, memory_option
 from envs.actions import Action
 from rollout.engines.base import GenerationRequest, GenerationResult
 from rollout.engines.config import EngineConfig
@@ -186,9 +186,22 @@ async def _gather(refs: list[Any]) -> list[Any]:
     return list(await asyncio.gather(*refs))
 
 
-def env_worker_actor(num_cpus: float = 0.5, max_restarts: int = 0, memory_gb: float = 0.0) -> Any:
-    return ray.remote(num_cpus=num_cpus, max_restarts=max_restarts, **memory_option(memory_gb))(EnvWorker)
+def env_worker_actor(
+    num_cpus: float = 0.5,
+    max_restarts: int = 0,
+    memory_gb: float = 0.0,
+    resources: dict[str, float] | None = None,
+) -> Any:
+    """`resources`: Ray custom resources each worker asks for, which pin env workers to the nodes declaring them."""
+    opts = {"num_cpus": num_cpus, "max_restarts": max_restarts, **memory_option(memory_gb)}
+    return ray.remote(**opts, **custom_option(resources))(EnvWorker)
 
 
-def engine_actor(num_cpus: float = 1.0, num_gpus: float = 0.0, memory_gb: float = 0.0) -> Any:
-    return ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, **memory_option(memory_gb))(EngineActor)
+def engine_actor(
+    num_cpus: float = 1.0,
+    num_gpus: float = 0.0,
+    memory_gb: float = 0.0,
+    resources: dict[str, float] | None = None,
+) -> Any:
+    opts = {"num_cpus": num_cpus, "num_gpus": num_gpus, **memory_option(memory_gb)}
+    return ray.remote(**opts, **custom_option(resources))(EngineActor)

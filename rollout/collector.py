@@ -23,6 +23,7 @@ import ray
 from pydantic import Field
 
 from agentrl.config import StrictModel
+from agentrl.launch.placement import CustomResources
 from agentrl.launch.resources import Demand, GiB
 from rollout.actors import EnvWorkerHung, RayEnvSlot, env_worker_actor
 from rollout.agent import AgentConfig
@@ -51,6 +52,9 @@ class CollectorConfig(StrictModel):
     # (a new env costs ~0.5 s for a browser page); 1 keeps the tasks' order strictly
     task_lookahead: int = Field(16, ge=1)
     env_kwargs: dict[str, Any] = {}  # passed to every envs.make (e.g. text_mode, max_steps)
+    # Ray custom resources each env worker asks for: pins env workers to the nodes declaring them
+    # (e.g. {"env_node": 0.01}; README "Running on a cluster")
+    resources: CustomResources = {}
     allow_shell: bool = False
 
 
@@ -60,7 +64,9 @@ class Collector:
         kwargs = dict(cfg.env_kwargs)
         if cfg.allow_shell:
             kwargs["allow_shell"] = True
-        self._actor_cls = env_worker_actor(num_cpus=cfg.worker_num_cpus, memory_gb=cfg.worker_memory_gb)
+        self._actor_cls = env_worker_actor(
+            num_cpus=cfg.worker_num_cpus, memory_gb=cfg.worker_memory_gb, resources=cfg.resources
+        )
         self._env_kwargs = kwargs
         self.workers = [self._new_worker() for _ in range(cfg.env_workers)]
         self._generation = [0] * cfg.env_workers
@@ -247,4 +253,5 @@ async def _aiter(tasks: Iterable[Task] | AsyncIterable[Task]) -> AsyncIterator[T
 def collector_demand(cfg: CollectorConfig, extra_workers: int = 0) -> list[Demand]:
     key = "collector.env_workers x collector.worker_num_cpus"
     memory = cfg.worker_memory_gb * GiB
-    return [Demand("env workers", key, cfg.env_workers + extra_workers, cfg.worker_num_cpus, 0.0, memory)]
+    n = cfg.env_workers + extra_workers
+    return [Demand("env workers", key, n, cfg.worker_num_cpus, 0.0, memory, dict(cfg.resources))]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentrl.config import StrictModel
-from agentrl.launch.placement import ResourcePool
+from agentrl.launch.placement import CustomResources, ResourcePool
 from agentrl.launch.ray_init import RayConfig, init_ray
 from agentrl.launch.resources import INFER_BYTES_PER_PARAM, Demand, GiB, ResourceError
 from rollout.actors import RayEngineClient, engine_actor
@@ -22,6 +22,8 @@ class EnginePlacement(StrictModel):
     num_cpus: float = 1.0
     num_gpus: float = 0.0  # per replica (vLLM tensor parallel size x 1 GPU)
     memory_gb: float = 0.0  # RAM Ray reserves per replica (0: none)
+    # Ray custom resources per replica, pinning engines to the nodes declaring them ({"engine_node": 0.01})
+    resources: CustomResources = {}
 
 
 def task_list(env_ids: list[str], episodes: int, seed: int) -> list[Task]:
@@ -59,7 +61,9 @@ class RolloutService:
 
         init_ray(ray_cfg)
         placement = placement or EnginePlacement()
-        actor_cls = engine_actor(placement.num_cpus, placement.num_gpus, placement.memory_gb)
+        actor_cls = engine_actor(
+            placement.num_cpus, placement.num_gpus, placement.memory_gb, placement.resources
+        )
         threads = max(1, int(placement.num_cpus))
         if resource_pool is None:
             actors = [actor_cls.remote(engine_cfg, threads) for _ in range(placement.replicas)]
@@ -104,4 +108,5 @@ def engine_demand(placement: EnginePlacement, engine: EngineConfig, params: int 
     memory = params * INFER_BYTES_PER_PARAM if params and not placement.num_gpus else 0.0
     memory = max(memory, placement.memory_gb * GiB)
     key = "placement.replicas x placement.num_cpus/num_gpus"
-    return [Demand("engines", key, placement.replicas, placement.num_cpus, placement.num_gpus, memory)]
+    per = (placement.num_cpus, placement.num_gpus, memory, dict(placement.resources))
+    return [Demand("engines", key, placement.replicas, *per)]

@@ -5,6 +5,7 @@ checked against a cluster before the cluster exists."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,16 @@ def kuberay_groups(data: dict[str, Any]) -> dict[str, tuple[int, dict[str, float
             res["GPU"] = _quantity(gpus)
         if "memory" in limits:
             res["memory"] = _quantity(limits["memory"]) * (1 - OBJECT_STORE_FRACTION)
+        res.update(_custom(params.get("resources")))
         out[name] = (count, res)
     return out
+
+
+def _custom(value: str | None) -> dict[str, float]:
+    """rayStartParams `resources`: KubeRay's JSON string, itself quoted ('"{\\"env_node\\": 100}"')."""
+    parsed = json.loads(value) if value else {}
+    parsed = json.loads(parsed) if isinstance(parsed, str) else parsed
+    return {k: float(v) for k, v in parsed.items()}
 
 
 def capacity_of(path: str | Path) -> Capacity:

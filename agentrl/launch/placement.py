@@ -6,7 +6,32 @@ What a PPO run places where (colocation of the learners with the engines) is age
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+RAY_OWN = (
+    "CPU",
+    "GPU",
+    "memory",
+    "object_store_memory",
+)  # set by num_cpus, num_gpus, memory_gb, not `resources`
+
+
+def check_custom_resources(resources: dict[str, float]) -> dict[str, float]:
+    """Custom resources are names a node declares (env_node, learner_node), asked in amounts >= 0."""
+    for name, amount in resources.items():
+        if name in RAY_OWN:
+            raise ValueError(
+                f"resources: {name} is Ray's own resource; set it with the num_cpus/num_gpus/memory fields"
+            )
+        if amount < 0:
+            raise ValueError(f"resources: {name}: {amount:g} must be >= 0")
+    return resources
+
+
+# a config's `resources` field: Ray custom resources each actor asks for, pinning it to the nodes declaring them
+CustomResources = Annotated[dict[str, float], AfterValidator(check_custom_resources)]
 
 
 def memory_option(memory_gb: float) -> dict[str, float]:
@@ -14,9 +39,19 @@ def memory_option(memory_gb: float) -> dict[str, float]:
     return {"memory": int(memory_gb * 1024**3)} if memory_gb > 0 else {}
 
 
-def bundle_shape(cpus: float, gpus: float = 0.0, memory_gb: float = 0.0) -> dict[str, float]:
-    """One placement-group bundle in Ray's resource names (GPU and memory only when asked)."""
-    return {"CPU": cpus, **({"GPU": gpus} if gpus else {}), **memory_option(memory_gb)}
+def custom_option(resources: dict[str, float] | None) -> dict[str, dict[str, float]]:
+    """Ray's `resources` option for custom resources (e.g. {"env_node": 0.01}); nothing when none."""
+    custom = {k: v for k, v in (resources or {}).items() if v}
+    return {"resources": custom} if custom else {}
+
+
+def bundle_shape(
+    cpus: float, gpus: float = 0.0, memory_gb: float = 0.0, resources: dict[str, float] | None = None
+) -> dict[str, float]:
+    """One placement-group bundle in Ray's resource names (GPU, memory and custom resources only when asked:
+    an actor scheduled into a bundle may use only what the bundle holds)."""
+    custom = custom_option(resources).get("resources", {})
+    return {"CPU": cpus, **({"GPU": gpus} if gpus else {}), **memory_option(memory_gb), **custom}
 
 
 @dataclass

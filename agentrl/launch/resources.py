@@ -8,6 +8,13 @@ what was asked and what exists:
 
     resources: GPU: the run asks for 20 (actor 8 x 1 + critic 8 x 1 + engines 4 x 1), the cluster has 16
 
+Custom resources pin roles to nodes: env workers, engines and learner ranks ask for whatever is in their
+config's `resources` field (e.g. {"env_node": 0.01}), and only nodes started with that resource can hold them.
+A resource no node declares is named with the actors that ask for it and how to declare it:
+
+    resources: env_node: the run asks for 0.02 (env workers 2 x 0.01), the cluster has 0; declare it on the
+    nodes for the env workers (ray start --resources='{"env_node": 100}')
+
 Memory is checked as a floor, not an estimate: a model trained on CPUs needs at least 16 bytes per parameter
 (fp32 weights, gradients and two Adam moments), a CPU engine at least 4. GPU memory is not checked here (Ray does
 not report it). On an autoscaling cluster `ray.cluster_resources()` shows only the nodes running now: set
@@ -26,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentrl.config import ConfigError
+from agentrl.launch.placement import RAY_OWN
 
 if TYPE_CHECKING:
     from agentrl.launch.ray_init import RayConfig
@@ -49,12 +57,14 @@ class Demand:
     cpus: float
     gpus: float = 0.0
     memory_bytes: float = 0.0
+    custom: dict[str, float] = field(default_factory=dict)  # Ray custom resources each actor asks for
 
     def total(self, resource: str) -> float:
         return self.count * self.per_actor(resource)
 
     def per_actor(self, resource: str) -> float:
-        return {"CPU": self.cpus, "GPU": self.gpus, "memory": self.memory_bytes}[resource]
+        builtin = {"CPU": self.cpus, "GPU": self.gpus, "memory": self.memory_bytes}
+        return builtin[resource] if resource in builtin else self.custom.get(resource, 0.0)
 
 
 @dataclass
@@ -102,11 +112,20 @@ def _fmt(resource: str, x: float) -> str:
     return f"{x / GiB:.1f} GiB" if resource == "memory" else f"{x:g}"
 
 
+def _declare(resource: str, demands: list[Demand]) -> str:
+    """How to give the cluster a custom resource, for the message (nothing for Ray's own)."""
+    if resource in RAY_OWN:
+        return ""
+    who = " and ".join(d.name for d in demands if d.per_actor(resource))
+    return f"; declare it on the nodes for the {who} (ray start --resources='{{\"{resource}\": 100}}')"
+
+
 def check(demands: Iterable[Demand], capacity: Capacity) -> None:
     """Raise ResourceError for the first resource the demands exceed: in total, or in one actor that no
-    single node can hold."""
+    single node can hold. Ray's own resources first, then the custom ones the actors ask for."""
     demands = [d for d in demands if d.count > 0]
-    for res in ("GPU", "CPU", "memory"):
+    custom = sorted({k for d in demands for k in d.custom})
+    for res in ("GPU", "CPU", "memory", *custom):
         asked = sum(d.total(res) for d in demands)
         if asked <= 0 or (res == "memory" and res not in capacity.totals):  # unknown, not zero (ray up YAML)
             continue
@@ -118,16 +137,17 @@ def check(demands: Iterable[Demand], capacity: Capacity) -> None:
             floor = "at least " if res == "memory" else ""
             raise ResourceError(
                 f"resources: {res}: the run asks for {floor}{_fmt(res, asked)} ({parts}), "
-                f"{capacity.source} has {_fmt(res, have)}"
+                f"{capacity.source} has {_fmt(res, have)}{_declare(res, demands)}"
             )
         if not capacity.nodes:
             continue
         largest = max(n.get(res, 0.0) for n in capacity.nodes)
         for d in demands:
             if d.per_actor(res) > largest + 1e-9:
+                key = f" ({d.key})" if res in RAY_OWN else ""
                 raise ResourceError(
-                    f"resources: {res}: one of the {d.name} asks for {_fmt(res, d.per_actor(res))} ({d.key}), "
-                    f"the largest node of {capacity.source} has {_fmt(res, largest)}"
+                    f"resources: {res}: one of the {d.name} asks for {_fmt(res, d.per_actor(res))}{key}, "
+                    f"the largest node of {capacity.source} has {_fmt(res, largest)}{_declare(res, demands)}"
                 )
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from agentrl.config import StrictModel
+from agentrl.launch.placement import CustomResources
 from agentrl.launch.resources import INFER_BYTES_PER_PARAM, TRAIN_BYTES_PER_PARAM, Demand, GiB
 
 
@@ -35,6 +36,9 @@ class LearnerConfig(StrictModel):
     num_cpus_per_worker: float = 1.0
     num_gpus_per_worker: float = 0.0  # 1 on GPU clusters
     memory_gb_per_worker: float = 0.0  # RAM Ray reserves for each rank (0: none reserved, Ray packs freely)
+    # Ray custom resources each rank asks for (in its bundle too), pinning ranks to the nodes declaring them
+    # (e.g. {"learner_node": 0.01}; README "Running on a cluster")
+    resources: CustomResources = {}
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on GPU, gloo on CPU
     strategy: Literal["auto", "fsdp2", "none"] = "auto"  # auto: FSDP2 when world_size > 1
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
@@ -88,4 +92,5 @@ def learner_demand(name: str, cfg: LearnerConfig, params: int | None, train: boo
     memory = params * per_param / cfg.world_size if params and not cfg.num_gpus_per_worker else 0.0
     memory = max(memory, cfg.memory_gb_per_worker * GiB)  # what Ray reserves, when more than the floor
     key = f"{name}.world_size x {name}.num_cpus_per_worker/num_gpus_per_worker"
-    return [Demand(name, key, cfg.world_size, cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, memory)]
+    per = (cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, memory, dict(cfg.resources))
+    return [Demand(name, key, cfg.world_size, *per)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentrl.data.samples import TrainSample
-from agentrl.launch.placement import ResourcePool, bundle_shape, memory_option
+from agentrl.launch.placement import ResourcePool, bundle_shape, custom_option, memory_option
 from agentrl.train.batch import split_for_ranks
 from agentrl.train.config import LearnerConfig, OptimConfig
 from agentrl.train.worker import LearnerWorker
@@ -40,7 +40,9 @@ class LearnerGroup:
 
         self.own_pool = resource_pool is None
         if resource_pool is None:
-            shape = bundle_shape(cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, cfg.memory_gb_per_worker)
+            shape = bundle_shape(
+                cfg.num_cpus_per_worker, cfg.num_gpus_per_worker, cfg.memory_gb_per_worker, cfg.resources
+            )
             resource_pool = ResourcePool.of([dict(shape) for _ in range(cfg.world_size)])
         elif resource_pool.size < cfg.world_size:
             raise ValueError(
@@ -50,7 +52,7 @@ class LearnerGroup:
         actor = ray.remote(worker_cls)
         self.workers = [
             actor.options(num_cpus=cfg.num_cpus_per_worker, num_gpus=cfg.num_gpus_per_worker,
-                          **memory_option(cfg.memory_gb_per_worker),
+                          **memory_option(cfg.memory_gb_per_worker), **custom_option(cfg.resources),
                           scheduling_strategy=resource_pool.strategy(r),
                           ).remote(model_path, cfg, optim, total_steps, r, **worker_kwargs)
             for r in range(cfg.world_size)

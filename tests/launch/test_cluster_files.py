@@ -81,6 +81,23 @@ def test_env_workers_cannot_land_on_gpu_nodes(name):
     assert sum(d.total("GPU") for d in demands) == sum(c * r.get("GPU", 0) for c, r in groups.values())
 
 
+@pytest.mark.parametrize("name", FILES)
+def test_each_role_asks_for_the_resource_only_its_node_type_declares(name):
+    """ppo_gpu.yaml pins learners, engines and env workers by custom resources; each is declared on exactly
+    one worker type, and a cluster file without the env nodes' resource is refused naming it."""
+    custom = {d.name: set(d.custom) for d in ppo_demand(load_config(PPOConfig, RUN))}
+    assert custom == {"actor": {"learner_node"}, "critic": {"learner_node"}, "engines": {"engine_node"},
+                      "env workers": {"env_node"}}  # fmt: skip
+    declared = {role: [g for g, (_, res) in _groups(name).items() if role in res] for role in
+                ("learner_node", "engine_node", "env_node")}  # fmt: skip
+    assert all(len(groups) == 1 for groups in declared.values()), declared
+    capacity = capacity_of(CLUSTER / name)
+    capacity.totals.pop("env_node")
+    capacity.nodes = [{k: v for k, v in n.items() if k != "env_node"} for n in capacity.nodes]
+    with pytest.raises(ResourceError, match=r"^resources: env_node: the run asks for 0.33 \(env workers 33"):
+        check(ppo_demand(load_config(PPOConfig, RUN)), capacity)
+
+
 def test_images_are_the_ones_docker_builds_and_carry_the_package_version():
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     built = _built_images()

@@ -111,6 +111,63 @@ def test_memory_reservations_per_actor_count_in_the_demand(tiny_model_dir, tmp_p
         check(ppo_demand(cfg), Capacity({"CPU": 2, "memory": 3 * GiB}))
 
 
+def test_node_roles_ask_for_their_custom_resources_and_a_missing_one_is_named(tiny_model_dir, tmp_path):
+    """collector/placement/actor.resources pin env workers, engines and learner ranks to nodes: each Demand
+    carries them, and a resource no node declares is named with the actors asking and how to declare it."""
+    cfg = _ppo(tiny_model_dir, tmp_path, "collector.resources={env_node: 0.01}",
+               "actor.resources={learner_node: 0.5}", "critic.resources={learner_node: 0.5}",
+               "placement.resources={engine_node: 1}")  # fmt: skip
+    custom = {d.name: d.custom for d in ppo_demand(cfg)}
+    assert custom == {"actor": {"learner_node": 0.5}, "critic": {"learner_node": 0.5},
+                      "engines": {"engine_node": 1.0}, "env workers": {"env_node": 0.01}}  # fmt: skip
+    nodes = [{"CPU": 1}, {"CPU": 1, "learner_node": 100}, {"CPU": 1, "engine_node": 100}]
+    with pytest.raises(ResourceError) as e:
+        check(ppo_demand(cfg), Capacity({"CPU": 3, "learner_node": 100, "engine_node": 100}, nodes))
+    assert str(e.value) == (
+        "resources: env_node: the run asks for 0.02 (env workers 2 x 0.01), the cluster has 0; declare it "
+        """on the nodes for the env workers (ray start --resources='{"env_node": 100}')"""
+    )
+    nodes.append({"CPU": 1, "env_node": 100})
+    check(
+        ppo_demand(cfg), Capacity({"CPU": 4, "learner_node": 100, "engine_node": 100, "env_node": 100}, nodes)
+    )
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [("actor.resources={CPU: 1}", "resources: CPU is Ray's own resource; set it with the num_cpus"),
+     ("collector.resources={env_node: -1}", "resources: env_node: -1 must be >= 0")],
+)  # fmt: skip
+def test_a_resources_field_refuses_ray_own_names_and_negative_amounts(
+    tiny_model_dir, tmp_path, over, message
+):
+    with pytest.raises(ConfigError, match=message):
+        _ppo(tiny_model_dir, tmp_path, over)
+
+
+def test_a_custom_resource_split_over_nodes_must_fit_one_actor_on_one_node():
+    demands = [Demand("actor", "actor.world_size", 2, 1, custom={"learner_node": 2})]
+    capacity = Capacity({"CPU": 4, "learner_node": 4}, [{"CPU": 2, "learner_node": 1}] * 2 + [{"CPU": 2}])
+    with pytest.raises(ResourceError) as e:
+        check(demands, capacity)
+    assert str(e.value).startswith(
+        "resources: learner_node: one of the actor asks for 2, the largest node of the cluster has 1; "
+        "declare it on the nodes for the actor"
+    )
+
+
+def test_custom_resources_go_into_bundles_and_colocated_demand(tiny_model_dir, tmp_path):
+    from agentrl.launch.placement import bundle_shape
+    from agentrl.train.ppo.placement import bundles
+
+    assert bundle_shape(1, 0, 0, {"learner_node": 0.01, "unused": 0}) == {"CPU": 1, "learner_node": 0.01}
+    cfg = _ppo(tiny_model_dir, tmp_path, "colocate=true", "actor.resources={gpu_node: 0.25}",
+               "critic.resources={gpu_node: 0.25}", "placement.resources={gpu_node: 0.5}")  # fmt: skip
+    assert bundles(cfg) == [{"CPU": 1.5, "gpu_node": 1.0}]
+    by_name = {d.name: d for d in ppo_demand(cfg)}
+    assert by_name["colocated bundles"].custom == {"gpu_node": 1.0}
+
+
 def test_vllm_tensor_parallel_needs_as_many_gpus_per_replica(tiny_model_dir, tmp_path):
     cfg = _ppo(tiny_model_dir, tmp_path, "engine.kind=vllm", "engine.tensor_parallel_size=2",
                "placement.num_gpus=1")  # fmt: skip

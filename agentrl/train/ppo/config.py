@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -124,19 +124,23 @@ class Member:
     gpus: float
     count: int  # bundles holding one of these
     memory_gb: float = 0.0
+    resources: dict[str, float] = field(default_factory=dict)  # Ray custom resources
 
 
 def members(cfg: PPOConfig) -> list[Member]:
-    n = cfg.actor.world_size
-    a, c, e = cfg.actor, cfg.critic, cfg.placement
-    out = [Member("actor", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker)]
-    if cfg.uses_critic:
-        out.append(Member("critic", c.num_cpus_per_worker, c.num_gpus_per_worker, n, c.memory_gb_per_worker))
-    if cfg.ppo.kl_coef > 0:
-        out.append(
-            Member("reference", a.num_cpus_per_worker, a.num_gpus_per_worker, n, a.memory_gb_per_worker)
+    n, e = cfg.actor.world_size, cfg.placement
+
+    def ranks(name: str, c: LearnerConfig) -> Member:
+        return Member(
+            name, c.num_cpus_per_worker, c.num_gpus_per_worker, n, c.memory_gb_per_worker, c.resources
         )
-    out.append(Member("engine", e.num_cpus, e.num_gpus, e.replicas, e.memory_gb))
+
+    out = [ranks("actor", cfg.actor)]
+    if cfg.uses_critic:
+        out.append(ranks("critic", cfg.critic))
+    if cfg.ppo.kl_coef > 0:
+        out.append(ranks("reference", cfg.actor))
+    out.append(Member("engine", e.num_cpus, e.num_gpus, e.replicas, e.memory_gb, e.resources))
     return out
 
 

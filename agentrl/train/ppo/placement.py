@@ -16,6 +16,8 @@ colocation wins when a single model fills the devices. The members' GPU shares m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agentrl.launch.placement import ResourcePool, bundle_shape
 from agentrl.launch.resources import Demand, count_parameters
 from agentrl.train.config import learner_demand
@@ -25,12 +27,18 @@ from rollout.service import engine_demand
 
 
 def bundles(cfg: PPOConfig) -> list[dict[str, float]]:
-    """Bundle r = the sum of its members' CPUs, GPUs and reserved memory (Ray's resource names)."""
+    """Bundle r = the sum of its members' CPUs, GPUs, reserved memory and custom resources (Ray's names)."""
     every = members(cfg)
     out = []
     for r in range(cfg.actor.world_size):
         here = [m for m in every if r < m.count]
-        out.append(bundle_shape(*(sum(getattr(m, k) for m in here) for k in ("cpus", "gpus", "memory_gb"))))
+        custom = {
+            k: sum(m.resources.get(k, 0.0) for m in here)
+            for k in sorted({k for m in here for k in m.resources})
+        }
+        out.append(
+            bundle_shape(*(sum(getattr(m, k) for m in here) for k in ("cpus", "gpus", "memory_gb")), custom)
+        )
     return out
 
 
@@ -43,7 +51,7 @@ def ppo_demand(cfg: PPOConfig) -> list[Demand]:
         out += learner_demand("critic", cfg.critic, critic_params)
     if cfg.ppo.kl_coef > 0:
         ref = learner_demand("actor", cfg.actor, params, train=False)
-        out += [Demand("reference", r.key, r.count, r.cpus, r.gpus, r.memory_bytes) for r in ref]
+        out += [replace(r, name="reference") for r in ref]
     out += engine_demand(cfg.placement, cfg.engine, params)
     if cfg.colocate:
         out = colocated(out)
@@ -54,13 +62,17 @@ def colocated(demands: list[Demand]) -> list[Demand]:
     """Colocation: rank r of every group shares bundle r, so the cluster must
     hold the bundles, each the sum of its members, rather than each group apart."""
     size = max(d.count for d in demands)
-    shapes: dict[tuple[float, float, float], int] = {}
+    custom = sorted({k for d in demands for k in d.custom})
+    shapes: dict[tuple[float, ...], int] = {}
     for r in range(size):
         here = [d for d in demands if r < d.count]
-        shape = tuple(sum(d.per_actor(res) for d in here) for res in ("CPU", "GPU", "memory"))
+        shape = tuple(sum(d.per_actor(res) for d in here) for res in ("CPU", "GPU", "memory", *custom))
         shapes[shape] = shapes.get(shape, 0) + 1
     key = "colocate: actor.world_size bundles of actor + critic (+ reference) + engine"
-    return [Demand("colocated bundles", key, n, *shape) for shape, n in shapes.items()]
+    return [
+        Demand("colocated bundles", key, n, *shape[:3], {k: v for k, v in zip(custom, shape[3:]) if v})
+        for shape, n in shapes.items()
+    ]
 
 
 def colocated_pool(cfg: PPOConfig) -> ResourcePool:
