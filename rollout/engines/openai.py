@@ -1,8 +1,11 @@
-"""OpenAIEngine: any OpenAI-compatible chat endpoint (e.g. `vllm serve`), for evaluating served models.
+"""OpenAIEngine: any OpenAI-compatible chat endpoint (e.g. `agentrl serve`), for evaluating served models.
 
 It sends the prompt as chat messages with screenshots as PNG data URLs. Token ids come back only where
-the server can return them (vLLM's `return_tokens_as_token_ids`); otherwise results carry text and
-logprobs only, which is enough for evaluation but not for PPO. It cannot update weights.
+the server can return them (vLLM's `return_tokens_as_token_ids`, with each token's logprob); otherwise
+results carry text and logprobs only, which is enough for evaluation but not for PPO. Where `model` is a
+local directory with the tokenizer, requests block the special tokens VLLMEngine blocks (a -100 logit
+bias) and stop at the turn end, so a vLLM server started by `agentrl serve` samples what VLLMEngine
+samples. It cannot take weights: PPO needs engine kind hf or vllm.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from rollout.engines.base import Engine, EngineError, GenerationRequest, GenerationResult, to_pil
+from rollout.engines.base import (
+    Engine,
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    blocked_token_ids,
+    to_pil,
+)
 from rollout.trajectory import png_bytes
 
 
@@ -25,6 +35,20 @@ def _data_url(image: Any) -> str:
     import numpy as np
 
     return "data:image/png;base64," + base64.b64encode(png_bytes(np.asarray(to_pil(image)))).decode()
+
+
+def _token_limits(model: str) -> dict[str, Any]:
+    """`logit_bias` against the special tokens a policy must never sample and the turn end as a stop token,
+    from the tokenizer in the directory `model`; none for a model name the server alone knows."""
+    if not (Path(model) / "tokenizer_config.json").is_file():
+        return {}
+    from agentrl.models.loading import load_processor
+
+    tokenizer = load_processor(model).tokenizer
+    return {
+        "logit_bias": {str(i): -100.0 for i in blocked_token_ids(tokenizer)},
+        "stop_token_ids": [tokenizer.convert_tokens_to_ids("<|im_end|>")],
+    }
 
 
 class OpenAIEngine(Engine):
@@ -36,6 +60,7 @@ class OpenAIEngine(Engine):
         self.api_key = os.environ.get(cfg.api_key_env, "EMPTY")
         self.timeout_s = cfg.timeout_s
         self.version = 0
+        self.limits = _token_limits(cfg.model)
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         if request.messages is None:
@@ -61,6 +86,7 @@ class OpenAIEngine(Engine):
             "top_p": s.top_p,
             "logprobs": True,
             "return_tokens_as_token_ids": True,
+            **self.limits,
         }
         if s.seed is not None:
             body["seed"] = s.seed
@@ -112,4 +138,6 @@ class OpenAIEngine(Engine):
         )
 
     async def update_weights(self, weights: dict[str, Any] | str | Path, version: int) -> None:
-        raise EngineError("OpenAIEngine serves a remote model and cannot update its weights")
+        raise EngineError(
+            "the endpoint engine (kind openai) cannot take weights: PPO needs engine kind hf or vllm"
+        )
