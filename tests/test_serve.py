@@ -1,6 +1,7 @@
 """`agentrl serve`: the refusals (no server needed), the server's flags against the engine args VLLMEngine
-uses, and one real server of the tiny model (slow: about a minute to start on 2 cores) that `agentrl eval
---endpoint` plays and that answers greedy prompts token for token as VLLMEngine does."""
+uses, weight pushes through a fake server's routes, and one real server of the tiny model (slow: about a
+minute to start on 2 cores) that `agentrl eval --endpoint` plays and that answers greedy prompts token for
+token as VLLMEngine does, before and after a weight push."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -91,13 +94,59 @@ def test_server_flags_parse_back_to_the_engine_args_vllm_engine_uses(tiny_model_
     assert launch.env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0" and launch.env["OMP_NUM_THREADS"] == "1"
 
 
-def test_the_endpoint_engine_cannot_take_weights(tiny_model_dir):
+class Routes(BaseHTTPRequestHandler):
+    """Records POSTed routes and bodies; answers 200, or 404 when `missing` (a server without dev routes)."""
+
+    missing = False
+    seen: list[tuple[str, dict]] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body.get("method") == "agentrl_load_weights":
+            body["files"] = sorted(p.name for p in Path(body["args"][0]).iterdir())  # there during the call
+        Routes.seen.append((self.path, body))
+        self.send_response(404 if Routes.missing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def routes():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Routes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Routes.seen, Routes.missing = [], False
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def test_the_endpoint_engine_pushes_weights_as_vllm_engine_does(tiny_model_dir, routes):
+    import torch
+
     from rollout.engines.factory import make_engine
 
-    engine = make_engine(EngineConfig(kind="openai", model=str(tiny_model_dir), endpoint="http://x/v1"))
-    with pytest.raises(EngineError, match="cannot take weights: PPO needs engine kind hf or vllm"):
-        asyncio.run(engine.update_weights({}, version=1))
-    assert engine.limits["logit_bias"] and all(v == -100.0 for v in engine.limits["logit_bias"].values())
+    engine = make_engine(EngineConfig(kind="openai", model=str(tiny_model_dir), endpoint=routes))
+    assert engine.limits["logit_bias"] and set(engine.limits["logit_bias"].values()) == {-100.0}
+    asyncio.run(engine.update_weights({"model.embed_tokens.weight": torch.zeros(4, 2)}, version=3))
+    assert [path for path, _ in Routes.seen] == [
+        "/pause?mode=wait",
+        "/collective_rpc",
+        "/reset_prefix_cache",
+        "/reset_encoder_cache",
+        "/reset_mm_cache",
+        "/resume",
+    ]
+    assert Routes.seen[1][1]["files"] == ["model.safetensors"] and engine.version == 3
+    assert not Path(Routes.seen[1][1]["args"][0]).exists()  # the pushed file is gone afterwards
+    Routes.missing = True
+    with pytest.raises(
+        EngineError,
+        match="cannot take weights: .*`agentrl serve --weight-updates`, or give PPO engine kind hf or vllm",
+    ):
+        asyncio.run(engine.update_weights(tiny_model_dir, version=4))
+    assert engine.version == 3
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +156,17 @@ def served(tiny_model_dir, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "agentrl", "serve", str(tiny_model_dir), "--port", str(port), *ENGINE_KEYS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentrl",
+        "serve",
+        str(tiny_model_dir),
+        "--port",
+        str(port),
+        "--weight-updates",
+    ]
+    cmd += ENGINE_KEYS
     t0 = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -174,9 +233,27 @@ def _requests(tokenizer) -> list[GenerationRequest]:
     return requests
 
 
+def _perturbed(model_dir: Path) -> dict:
+    import torch
+
+    from agentrl.models.loading import load_model
+
+    g = torch.Generator().manual_seed(1)
+    sd = load_model(model_dir).state_dict()
+    return {k: v + 0.05 * torch.randn(v.shape, generator=g) for k, v in sd.items() if k != "lm_head.weight"}
+
+
+def _assert_same(local, remote) -> None:
+    for a, b in zip(local, remote, strict=True):
+        assert b.token_ids == a.token_ids and len(a.token_ids) > 0
+        assert b.text == a.text and b.finish_reason == a.finish_reason
+        assert b.prompt_tokens == a.prompt_tokens  # the server's chat template gives agentrl's prompt
+        assert np.allclose(b.logprobs, a.logprobs, atol=1e-4)
+
+
 @pytest.mark.slow
 @pytest.mark.vllm
-def test_endpoint_answers_greedy_prompts_as_vllm_engine_does(served, tiny_model_dir):
+def test_endpoint_answers_greedy_prompts_as_vllm_engine_does_before_and_after_a_push(served, tiny_model_dir):
     from agentrl.config import load_config
     from rollout.engines.factory import make_engine
     from rollout.engines.vllm import VLLMEngine
@@ -184,21 +261,30 @@ def test_endpoint_answers_greedy_prompts_as_vllm_engine_does(served, tiny_model_
     url, _ = served
     endpoint = make_engine(EngineConfig(kind="openai", model=str(tiny_model_dir), endpoint=url))
     cfg = load_config(EngineConfig, None, [*ENGINE_KEYS, f"model={tiny_model_dir}"])
+    weights = _perturbed(tiny_model_dir)
+
+    async def both(engine, requests):
+        return [await engine.generate(r) for r in requests], [await endpoint.generate(r) for r in requests]
 
     async def run():
         engine = VLLMEngine(cfg.model, **cfg.vllm_options())
         try:
             requests = _requests(engine.tokenizer)
-            local = [await engine.generate(r) for r in requests]
+            before = await both(engine, requests)
+            await engine.update_weights(weights, version=1)
+            await endpoint.update_weights(weights, version=1)
+            after = await both(engine, requests)
         finally:
             await engine.shutdown()
-        return local, [await endpoint.generate(r) for r in requests]
+        await endpoint.update_weights(tiny_model_dir, version=2)  # the checkpoint again, pushed by path
+        restored = [await endpoint.generate(r) for r in requests]
+        return before, after, restored
 
-    local, remote = asyncio.run(run())
-    for a, b in zip(local, remote, strict=True):
-        assert b.token_ids == a.token_ids and len(a.token_ids) > 0
-        assert b.text == a.text and b.finish_reason == a.finish_reason
-        assert b.prompt_tokens == a.prompt_tokens  # the server's chat template gives agentrl's prompt
-        assert np.allclose(b.logprobs, a.logprobs, atol=1e-4)
+    before, after, restored = asyncio.run(run())
+    _assert_same(*before)
+    _assert_same(*after)
+    _assert_same(before[0], restored)
+    assert [r.token_ids for r in after[1]] != [r.token_ids for r in before[1]]
+    assert after[1][0].policy_version == 1 and restored[0].policy_version == 2
     with urllib.request.urlopen(url + "/models", timeout=5) as resp:
         assert json.loads(resp.read())["data"][0]["id"] == str(tiny_model_dir)

@@ -8,7 +8,7 @@ The server runs as a child process (`python -m vllm.entrypoints.openai.api_serve
 environment VLLMEngine starts its engine with: rollout.engines.vllm.engine_launch). The command waits until
 the server answers GET /v1/models, prints its URL, and stops the server on Ctrl-C (exit 130) or SIGTERM
 (exit 0). A directory that is not a VLM, a port in use, or no importable vLLM: refused before anything
-starts.
+starts. With --weight-updates the server also takes weight pushes from OpenAIEngine (PPO against it).
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--served-model-name", help="the model's name in the API (default: MODEL_DIR)")
+    p.add_argument(
+        "--weight-updates",
+        action="store_true",
+        help="enable vLLM's development routes, through which engine kind openai takes weight pushes "
+        "(PPO); they also let any client pause the server: keep --host on a trusted network",
+    )
     p.add_argument(
         "--start-timeout-s",
         type=float,
@@ -130,6 +136,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     launch = engine_launch(cfg.model, **cfg.vllm_options())
     cmd = launch.server_command(args.host, args.port, args.served_model_name)
     env = {**os.environ, "VLLM_LOGGING_LEVEL": os.environ.get("VLLM_LOGGING_LEVEL", "WARNING"), **launch.env}
+    if args.weight_updates:
+        env["VLLM_SERVER_DEV_MODE"] = "1"  # /pause, /collective_rpc, cache resets, /resume
     url = f"http://{args.host}:{args.port}/v1"
     console.print(f"[bold]serving[/] {cfg.model} at {url} ({cfg.resolved_dtype()}): {' '.join(cmd[1:])}")
 

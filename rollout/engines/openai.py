@@ -5,7 +5,8 @@ the server can return them (vLLM's `return_tokens_as_token_ids`, with each token
 results carry text and logprobs only, which is enough for evaluation but not for PPO. Where `model` is a
 local directory with the tokenizer, requests block the special tokens VLLMEngine blocks (a -100 logit
 bias) and stop at the turn end, so a vLLM server started by `agentrl serve` samples what VLLMEngine
-samples. It cannot take weights: PPO needs engine kind hf or vllm.
+samples. It takes weights from a server started with `agentrl serve --weight-updates` (vLLM's development
+routes, on the same machine or a shared filesystem); otherwise PPO needs engine kind hf or vllm.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import asyncio
 import base64
 import json
 import os
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from agentrl.models.weights import to_safetensors_bytes
 from rollout.engines.base import (
     Engine,
     EngineError,
@@ -56,6 +59,7 @@ class OpenAIEngine(Engine):
         if not cfg.endpoint:
             raise ValueError("engine.endpoint: required for kind=openai, e.g. http://127.0.0.1:8000/v1")
         self.url = cfg.endpoint.rstrip("/") + "/chat/completions"
+        self.server = cfg.endpoint.rstrip("/").removesuffix("/v1")  # vLLM's other routes hang off the root
         self.model = cfg.served_model or cfg.model
         self.api_key = os.environ.get(cfg.api_key_env, "EMPTY")
         self.timeout_s = cfg.timeout_s
@@ -92,20 +96,25 @@ class OpenAIEngine(Engine):
             body["seed"] = s.seed
         return body
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, url: str, body: dict[str, Any]) -> bytes:
         req = urllib.request.Request(
-            self.url,
+            url,
             data=json.dumps(body).encode(),
             method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                return json.loads(resp.read())
+                return resp.read()
         except urllib.error.HTTPError as e:
-            raise EngineError(f"endpoint {self.url} answered {e.code}: {e.read()[:300]!r}") from None
+            raise EndpointHTTPError(f"endpoint {url} answered {e.code}: {e.read()[:300]!r}", e.code) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-            raise EngineError(f"endpoint {self.url} unreachable: {e}") from None
+            raise EngineError(f"endpoint {url} unreachable: {e}") from None
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = self._send(self.url, body)
+        try:
+            return json.loads(data)
         except json.JSONDecodeError as e:
             raise EngineError(f"endpoint {self.url} returned malformed JSON: {e}") from None
 
@@ -138,6 +147,43 @@ class OpenAIEngine(Engine):
         )
 
     async def update_weights(self, weights: dict[str, Any] | str | Path, version: int) -> None:
-        raise EngineError(
-            "the endpoint engine (kind openai) cannot take weights: PPO needs engine kind hf or vllm"
-        )
+        """Push weights through the development routes of a vLLM server started by `agentrl serve
+        --weight-updates`, as VLLMEngine pushes them: pause (running requests finish), load, reset the
+        caches, resume. The weights travel as a path, so the server must read this machine's files."""
+        await asyncio.to_thread(self._push, weights)
+        self.version = version
+
+    def _push(self, weights: dict[str, Any] | str | Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="agentrl-push-") as tmp:
+            if isinstance(weights, (str, Path)):
+                path = Path(weights).resolve()
+            else:
+                path = Path(tmp)
+                (path / "model.safetensors").write_bytes(to_safetensors_bytes(weights))
+            self._admin("/pause?mode=wait")
+            try:
+                self._admin("/collective_rpc", {"method": "agentrl_load_weights", "args": [str(path)]})
+                for route in ("/reset_prefix_cache", "/reset_encoder_cache", "/reset_mm_cache"):
+                    self._admin(route)
+            finally:
+                self._admin("/resume")
+
+    def _admin(self, route: str, body: dict[str, Any] | None = None) -> None:
+        try:
+            self._send(self.server + route, body or {})
+        except EndpointHTTPError as e:
+            if e.code != 404:
+                raise
+            raise EngineError(
+                f"the endpoint engine (kind openai) cannot take weights: {self.server} has no "
+                f"{route.split('?')[0]} route; serve with `agentrl serve --weight-updates`, or give PPO engine "
+                "kind hf or vllm"
+            ) from None
+
+
+class EndpointHTTPError(EngineError):
+    """The server answered with an HTTP error status (`code`)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
