@@ -94,7 +94,7 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _wait_until_ready(proc: subprocess.Popen, url: str, timeout_s: float) -> float:
-    """Seconds until GET {url}/models answers; UsageError if the server exits or times out first."""
+    """Seconds until GET {url}/models answers; ServerExited if the server exits or times out first."""
     from agentrl.eval.policies import PolicyError, served_models
 
     t0 = time.perf_counter()
@@ -138,6 +138,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env = {**os.environ, "VLLM_LOGGING_LEVEL": os.environ.get("VLLM_LOGGING_LEVEL", "WARNING"), **launch.env}
     if args.weight_updates:
         env["VLLM_SERVER_DEV_MODE"] = "1"  # /pause, /collective_rpc, cache resets, /resume
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            err_console.print(
+                f"[yellow]warning:[/] --weight-updates on {args.host}: any client can reload it"
+            )
     url = f"http://{args.host}:{args.port}/v1"
     console.print(f"[bold]serving[/] {cfg.model} at {url} ({cfg.resolved_dtype()}): {' '.join(cmd[1:])}")
 
