@@ -14,6 +14,9 @@ On a CPU, `cpu_threads > 0` runs the model inside vLLM's engine-core process (th
 many threads. vLLM's default there is a separate worker process with one OpenMP thread per core, and the two
 processes busy-wait on a shared-memory queue between steps (SpinCondition), which on a few cores leaves
 little CPU for the env workers and the collector (benchmarks/results/NOTES.md, "vLLM's cpu_threads").
+
+`engine_launch` holds these settings once: VLLMEngine starts AsyncLLM from them, `agentrl serve` starts
+vLLM's OpenAI-compatible server from them (`EngineLaunch.server_command`).
 """
 
 from __future__ import annotations
