@@ -61,7 +61,7 @@ def test_serve_refuses_what_it_cannot_serve_before_starting(tiny_model_dir, tmp_
         f"serve {tmp_path}/none": f"MODEL_DIR: '{tmp_path}/none' is not a model directory",
         f"serve {tiny_model_dir} --port {port}": f"--port: 127.0.0.1:{port} is not free",
         f"serve {tiny_model_dir} --port 70000": "--port: 70000 is not a port number",
-        f"serve {tiny_model_dir} max_batch_size=4": "max_batch_size: not a vLLM engine setting",
+        f"serve {tiny_model_dir} --port 8000 max_batch_size=4": "max_batch_size: not a vLLM engine setting",
         f"serve {tiny_model_dir} max_model_len=long": "max_model_len",
     }
     try:

@@ -31,8 +31,23 @@ class ServerExited(RuntimeError):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve a checkpoint with vLLM's OpenAI-compatible server")
-    p.add_argument("model", metavar="MODEL_DIR", help="HF directory of a VLM (agentrl or Hugging Face)")
+    p = sub.add_parser(
+        "serve",
+        help="serve a checkpoint with vLLM's OpenAI-compatible server",
+        usage="agentrl serve MODEL_DIR [--port N] [--host H] [--served-model-name NAME] [--weight-updates] "
+        "[KEY=VALUE ...]",
+    )
+    p.add_argument("model", metavar="MODEL_DIR", help="HF directory of a VLM (agentrl's or Hugging Face's)")
+    overrides = p.add_argument(
+        "overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="engine settings (EngineConfig's vLLM keys), e.g. max_model_len=8192 cpu_threads=2",
+    )
+    # nargs "+" made optional: with "*" argparse would give the overrides no word after the options
+    # (`serve DIR --port 8001 max_model_len=4096`)
+    overrides.required = False
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--served-model-name", help="the model's name in the API (default: MODEL_DIR)")
@@ -47,12 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=900.0,
         help="give up when the server has not answered after this long (default 900)",
-    )
-    p.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="engine settings (EngineConfig's vLLM keys), e.g. max_model_len=8192 cpu_threads=2",
     )
     p.set_defaults(func=cmd_serve)
 
