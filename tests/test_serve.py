@@ -183,7 +183,7 @@ def served(tiny_model_dir, tmp_path_factory):
         code = proc.wait(timeout=60)
     assert code == 130, log.read_text()[-3000:]
     with socket.socket() as s:
-        s.bind(("127.0.0.1", port))  # the vLLM server is gone too
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # the vLLM server is gone too
 
 
 def _suite(tmp_path: Path, episodes: int) -> Path:

@@ -90,6 +90,7 @@ def _check(args: argparse.Namespace) -> None:
     except PolicyError as e:
         raise UsageError(str(e)) from None
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is free
         try:
             s.bind((args.host, args.port))
         except OSError as e:
