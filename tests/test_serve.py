@@ -213,6 +213,9 @@ def test_endpoint_eval_matches_the_in_process_eval(served, ray_local, tiny_model
         endpoint, model = results["endpoint"][task], results["model"][task]
         assert endpoint["episodes"] == model["episodes"] == 4 and endpoint["errors"] == 0
         lo, hi = model["ci95"]
+        print(
+            f"{task}: endpoint {endpoint['success_rate']:.2f}, in-process {model['success_rate']:.2f} [{lo:.2f}, {hi:.2f}]"
+        )
         assert lo <= endpoint["success_rate"] <= hi, (task, endpoint, model)
     turns = [t for traj in TrajectoryStore(tmp_path / "endpoint" / "store").query() for t in traj.turns]
     assert turns and all(len(t.response_ids) == len(t.logprobs) > 0 for t in turns)  # ids through the API
