@@ -120,7 +120,7 @@ def _wait_until_ready(proc: subprocess.Popen, url: str, timeout_s: float) -> flo
                 pass
             if elapsed > timeout_s:
                 raise ServerExited(f"the vLLM server did not answer {url}/models within {timeout_s:.0f}s")
-            status.update(f"starting vLLM: {elapsed:.0f}s (about a minute on 2 CPU cores)")
+            status.update(f"starting vLLM: {elapsed:.0f}s (20-35 s for a tiny model on 2 CPU cores)")
             time.sleep(1.0)
 
 
