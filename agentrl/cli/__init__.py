@@ -42,6 +42,7 @@ COMMAND_MODULES = (
     "merge",
     "model",
     "rollout",
+    "serve",
     "submit",
     "train",
     "view",

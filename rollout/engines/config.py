@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -55,3 +55,16 @@ class EngineConfig(StrictModel):
         if self.dtype != "auto":
             return self.dtype
         return "bfloat16" if has_cuda() else "float32"
+
+    def vllm_options(self) -> dict[str, Any]:
+        """The keys a vLLM engine takes (rollout.engines.vllm.engine_launch), for VLLMEngine and
+        `agentrl serve` alike."""
+        return {
+            "max_model_len": self.max_model_len,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "max_images_per_prompt": self.max_images_per_prompt,
+            "dtype": self.resolved_dtype(),
+            "tensor_parallel_size": self.tensor_parallel_size,
+            "max_num_batched_tokens": self.max_num_batched_tokens,
+            "cpu_threads": self.cpu_threads,
+        }

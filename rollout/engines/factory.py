@@ -23,16 +23,7 @@ def make_engine(cfg: EngineConfig) -> Engine:
     if kind == "vllm":
         from rollout.engines.vllm import VLLMEngine
 
-        return VLLMEngine(
-            cfg.model,
-            max_model_len=cfg.max_model_len,
-            gpu_memory_utilization=cfg.gpu_memory_utilization,
-            max_images_per_prompt=cfg.max_images_per_prompt,
-            dtype=cfg.resolved_dtype(),
-            tensor_parallel_size=cfg.tensor_parallel_size,
-            max_num_batched_tokens=cfg.max_num_batched_tokens,
-            cpu_threads=cfg.cpu_threads,
-        )
+        return VLLMEngine(cfg.model, **cfg.vllm_options())
     if kind == "openai":
         from rollout.engines.openai import OpenAIEngine
 

