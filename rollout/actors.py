@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -20,8 +21,10 @@ import ray
 
 from agentrl.launch.placement import custom_option, memory_option
 from envs.actions import Action
-from rollout.engines.base import GenerationRequest, GenerationResult
+from rollout.engines.base import EngineError, GenerationRequest, GenerationResult
 from rollout.engines.config import EngineConfig
+
+log = logging.getLogger(__name__)
 
 
 class EnvWorker:
@@ -140,34 +143,66 @@ class RayEnvSlot:
 
 
 class RayEngineClient:
-    """`EngineLike` for an EngineActor handle (or several, round-robin)."""
+    """`EngineLike` for an EngineActor handle (or several, round-robin).
+
+    A replica whose actor dies is dropped from the rotation and its requests, those in flight included, are
+    sent again to a live one; with none left, a request fails with EngineError (its episode records it)."""
 
     def __init__(self, actors: list[Any]) -> None:
         if not actors:
             raise ValueError("RayEngineClient needs at least one engine actor")
-        self.actors = actors
+        self.actors = list(actors)  # the live replicas
+        self.lost: list[str] = []  # one line per replica dropped: why
         self._next = 0
 
+    def _drop(self, actor: Any, error: ray.exceptions.RayActorError) -> None:
+        if actor in self.actors:
+            self.actors.remove(actor)
+            self.lost.append((str(error).strip() or "actor died").splitlines()[0][:200])
+            log.warning("engine replica lost (%d left): %s", len(self.actors), self.lost[-1])
+
+    def _live(self) -> list[Any]:
+        if not self.actors:
+            raise EngineError(f"no engine replica left: all died ({'; '.join(self.lost)})")
+        return self.actors
+
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        actor = self.actors[self._next % len(self.actors)]
-        self._next += 1
-        if request.concurrency and len(self.actors) > 1:  # round-robin: each replica sees its share
-            share = -(-request.concurrency // len(self.actors))
-            request = dataclasses.replace(request, concurrency=share)
-        try:
-            return await actor.generate.remote(request)
-        except ray.exceptions.RayTaskError as e:
-            # The engine's own exception, not Ray's wrapper (whose text starts with a remote traceback), so
-            # the episode records the real reason ("malformed JSON", "unreachable", ...).
-            cause = getattr(e, "cause", None)
-            if isinstance(cause, Exception):
-                raise cause from None
-            raise
+        while True:
+            actors = self._live()
+            actor = actors[self._next % len(actors)]
+            self._next += 1
+            sent = request
+            if request.concurrency and len(actors) > 1:  # round-robin: each replica sees its share
+                sent = dataclasses.replace(request, concurrency=-(-request.concurrency // len(actors)))
+            try:
+                return await actor.generate.remote(sent)
+            except ray.exceptions.RayActorError as e:  # the replica died: try a live one
+                self._drop(actor, e)
+            except ray.exceptions.RayTaskError as e:
+                # The engine's own exception, not Ray's wrapper (whose text starts with a remote traceback),
+                # so the episode records the real reason ("malformed JSON", "unreachable", ...).
+                cause = getattr(e, "cause", None)
+                if isinstance(cause, Exception):
+                    raise cause from None
+                raise
 
     async def update_weights(self, weights: Any, version: int) -> None:
-        """Push to every engine; a plain state dict is put in the object store once."""
+        """Push to every live engine; a plain state dict is put in the object store once. A replica that
+        died is dropped (as in `generate`)."""
         ref = weights if isinstance(weights, (str, Path)) else ray.put(weights)
-        versions = await _gather([a.update_weights.remote(ref, version) for a in self.actors])
+        actors = list(self._live())
+        results = await asyncio.gather(
+            *[a.update_weights.remote(ref, version) for a in actors], return_exceptions=True
+        )
+        versions = []
+        for actor, r in zip(actors, results, strict=True):
+            if isinstance(r, ray.exceptions.RayActorError):
+                self._drop(actor, r)
+            elif isinstance(r, BaseException):
+                raise r
+            else:
+                versions.append(r)
+        self._live()
         if any(v != version for v in versions):
             raise RuntimeError(f"weight push: engines report versions {versions}, expected {version}")
 

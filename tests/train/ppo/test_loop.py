@@ -16,12 +16,17 @@ from agentrl.train.ppo.loop import PPOTrainer
 PARITY = "tests.train.ppo.parity_env:ParityEnv"
 
 
-def _cfg(model, tmp_path, **over):
+def _overrides(model, tmp_path, **over) -> list[str]:
+    """A short PPO run on the toy tasks, as `key=value` overrides of configs/ppo_tiny.yaml."""
     base = [f"model={model}", f"output_dir={tmp_path / 'ppo'}", f"store={tmp_path / 'store'}", "iterations=2",
             "pool.min_batch=4", "pool.max_batch=8", "agent.max_steps=2", "agent.sampling.max_tokens=12",
             "collector.env_workers=1", "collector.envs_per_worker=4", "eval.episodes=0",
             "value_pretrain_iterations=1", "ray.num_cpus=2"]  # fmt: skip
-    return load_config(PPOConfig, "configs/ppo_tiny.yaml", base + [f"{k}={v}" for k, v in over.items()])
+    return base + [f"{k}={v}" for k, v in over.items()]
+
+
+def _cfg(model, tmp_path, **over):
+    return load_config(PPOConfig, "configs/ppo_tiny.yaml", _overrides(model, tmp_path, **over))
 
 
 @pytest.mark.slow
