@@ -107,40 +107,61 @@ class _LoseNodeOnFirstRequest:
 def test_an_env_node_lost_mid_episode_costs_no_committed_trajectory(request, tiny_model_dir, tmp_path):
     """Sync PPO, two env nodes. Iteration 1 commits its batch to the store; in iteration 2 the env node running
     the env worker is removed while the batch's episodes are in flight. The collector restarts the worker, Ray
-    places it on the other env node, every episode is retried there (attempt 1) and finishes, the run
-    finishes, and the trajectories committed before the loss are all still in the store."""
+    places it on the other env node, every episode is retried there (attempt 1) and finishes. Then a new env
+    node joins (the lost one coming back) and, in iteration 3, the node the worker moved to is removed too:
+    the worker is placed on the node that came back. The run finishes, and every trajectory committed before
+    each loss is still in the store."""
     import json
+    import time
 
     from agentrl.data.store import Query, TrajectoryStore
 
     cluster, nodes = _cluster(request, env_nodes=2)
-    over = {"ray.address": cluster.address, "mode": "sync", "iterations": 2, "value_pretrain_iterations": 0,
+    over = {"ray.address": cluster.address, "mode": "sync", "iterations": 3, "value_pretrain_iterations": 0,
             "rewards.step_penalty": -0.1, **PINNED}  # fmt: skip
     cfg = _cfg(tiny_model_dir, tmp_path, **over)
     store = TrajectoryStore(tmp_path / "store")
-    seen: dict[str, object] = {}
+    seen: dict[str, object] = {"lost_at": {}, "recovered_in_s": {}}
 
     def rows() -> dict[str, dict]:
         return {r["id"]: r for r in store.rows(Query(run="ppo"))}
 
+    def lose_next(i: int, node: object) -> None:
+        """The next iteration's first request removes `node`; its recovery time runs to that iteration's end."""
+
+        def lose() -> None:
+            seen["lost_at"][i + 1] = time.monotonic()
+            cluster.remove_node(node)
+
+        collector = trainer.service.collector
+        collector.engine = _LoseNodeOnFirstRequest(collector.engine, lose)
+
     def on_iteration(i: int, _row: dict) -> None:
+        if i in seen["lost_at"]:
+            seen["recovered_in_s"][i] = time.monotonic() - seen["lost_at"][i]
+        worker_node = _where(trainer.service.collector.workers[0])
+        seen[f"worker_after_{i}"] = worker_node
+        seen[f"committed_{i}"] = set(rows())
         if i == 1:
-            collector = trainer.service.collector
-            seen["committed"] = set(rows())
-            seen["lost"] = _where(collector.workers[0])
-            node = next(n for n in nodes["env"] if n.node_id == seen["lost"])
-            collector.engine = _LoseNodeOnFirstRequest(collector.engine, lambda: cluster.remove_node(node))
-        else:
-            seen["after"] = _where(trainer.service.collector.workers[0])
+            lose_next(i, next(n for n in nodes["env"] if n.node_id == worker_node))
+        elif i == 2:
+            seen["back"] = cluster.add_node(num_cpus=1, resources={"env_node": 100})
+            cluster.wait_for_nodes()
+            lose_next(i, next(n for n in nodes["env"] if n.node_id == worker_node))
 
     trainer = PPOTrainer(cfg, on_iteration=on_iteration)
     report = asyncio.run(trainer.run())
     trainer.on_iteration = None  # no cycle keeps the trainer alive
-    assert [r["kind"] for r in report["history"]].count("train") == 2
-    (remaining,) = [n.node_id for n in nodes["env"] if n.node_id != seen["lost"]]
-    assert seen["after"] == remaining and trainer.service.collector.restarts == 1
+    print(f"env node loss: recovered (loss -> the iteration's end) in {seen['recovered_in_s']} s")
+    assert [r["kind"] for r in report["history"]].count("train") == 3
+    first, second = seen["worker_after_1"], seen["worker_after_2"]
+    (other,) = [n.node_id for n in nodes["env"] if n.node_id != first]
+    assert second == other  # moved to the env node that remained
+    assert seen["worker_after_3"] == seen["back"].node_id  # and then to the node that came back
+    assert trainer.service.collector.restarts == 2
     after = rows()
-    assert len(seen["committed"]) == 4 and seen["committed"] <= set(after)  # pool.min_batch: the sync batch
-    retried = [r for i, r in after.items() if i not in seen["committed"]]
-    assert len(retried) == 4
-    assert all(json.loads(r["meta"])["attempt"] == 1 and r["status"] == "ok" for r in retried), retried
+    assert len(seen["committed_1"]) == 4 and seen["committed_1"] <= seen["committed_2"] <= set(after)
+    for before, now in ((seen["committed_1"], seen["committed_2"]), (seen["committed_2"], set(after))):
+        retried = [after[i] for i in now - before]
+        assert len(retried) == 4  # pool.min_batch: the sync batch, every episode retried once
+        assert all(json.loads(r["meta"])["attempt"] == 1 and r["status"] == "ok" for r in retried), retried
