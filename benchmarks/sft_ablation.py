@@ -19,6 +19,7 @@ demonstrations recycled, screenshot + element list, Thought + Action, the minima
     shift     agentrl.data.augment's screen shift (TrainData.shift_max_frac): the fix, on the fixed pool
     batch     samples per step; the row takes steps x batch / this many steps (the same samples seen)
     steps     a longer budget than the others (named in the row)
+    rope_theta  the text model's RoPE base (the tiny preset's is Qwen's 1e6; the probe learns positions)
     probe     ../shared/probes/element_copy_probe.py itself (one thread), for as long as `probe_setting` trained
 
 Rows are appended to benchmarks/results/sft_ablation.json as they finish (run them one at a time).
@@ -48,7 +49,7 @@ PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
 
 BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
                             system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0,
-                            batch=None, steps=None)  # fmt: skip
+                            batch=None, steps=None, rope_theta=None)  # fmt: skip
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
@@ -75,6 +76,16 @@ ROWS: dict[str, dict[str, Any]] = {
         "thought": False,
         "steps": 1200,
     },
+    "probe_setting+rope1e4@1200": {
+        "layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "steps": 1200, "rope_theta": 1e4,
+    },  # fmt: skip
+    "probe_setting+lr3e-3@1200": {
+        "layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "steps": 1200, "lr": 3e-3,
+    },  # fmt: skip
+    "fresh+shift@1200": {"pool": 0, "shift": 0.25, "steps": 1200},
+    "probe_setting_on_grid+shift@1200": {
+        "pool": 0, "obs": "elements", "thought": False, "shift": 0.25, "steps": 1200,
+    },  # fmt: skip
     "probe_setting+batch8": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "batch": 8},
     "batch8": {"batch": 8},
     "shift+batch8": {"shift": 0.25, "batch": 8},
@@ -175,6 +186,21 @@ class Demos:
     def close(self) -> None:
         self.env.close()
         self.loop.close()
+
+
+def model_variant(base: Path, row: dict[str, Any]) -> Path:
+    """The tiny model as built, or a copy with the row's RoPE base (the weights do not depend on it)."""
+    import shutil
+
+    if row["rope_theta"] is None:
+        return base
+    out = WORK / "sft_ablation" / f"tiny-rope{row['rope_theta']:g}"
+    if not out.exists():
+        shutil.copytree(base, out)
+        cfg = json.loads((out / "config.json").read_text())
+        cfg["text_config"]["rope_parameters"]["rope_theta"] = float(row["rope_theta"])
+        (out / "config.json").write_text(json.dumps(cfg, indent=2))
+    return out
 
 
 def train_row(
@@ -377,7 +403,7 @@ def main() -> None:
             out = WORK / "sft_ablation" / f"{name}-{args.steps}"
             batch = row["batch"] or args.batch  # a smaller batch takes more steps: the same samples in all
             steps = row["steps"] or args.steps * args.batch // batch
-            res = train_row(name, row, base, steps, batch, out)
+            res = train_row(name, row, model_variant(base, row), steps, batch, out)
             res.update(evaluate_row(row, out, args.eval_seeds))
         res.update(change=ROWS[name], budget=budget, machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"))
         print(f"row {name}: {res['successes']}/{res['episodes']} = {res['success']:.1%} "

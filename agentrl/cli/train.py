@@ -66,6 +66,7 @@ def training_progress(total: int) -> Progress:
 def cmd_sft(args: argparse.Namespace) -> int:
     from agentrl.train.checkpoint import CheckpointError
     from agentrl.train.data import DataError
+    from agentrl.train.fresh import FreshDemosError
     from agentrl.train.sft import SFTConfig, train
 
     cfg = load_config(SFTConfig, args.config, [f"objective={args.objective}", *args.overrides])
@@ -86,7 +87,7 @@ def cmd_sft(args: argparse.Namespace) -> int:
             if resume is not None:
                 progress.update(task, completed=0, stats=f"resuming from {resume}")
             final = train(cfg, resume, on_step)
-    except (CheckpointError, DataError) as e:
+    except (CheckpointError, DataError, FreshDemosError) as e:
         raise UsageError(str(e)) from None
     console.print(
         f"{cfg.objective.upper()} done: {cfg.steps} steps -> {final}  (TensorBoard: {Path(cfg.output_dir) / 'tb'})"

@@ -33,6 +33,7 @@ class TrainSample:
     images: list[np.ndarray] = field(default_factory=list)  # one per image pad, in order
     kind: str = "sft"  # sft | ct | grounding
     source: str = ""  # trajectory id or generator
+    task: str = ""  # the env id of the episode it comes from ("" when none)
 
     @property
     def num_trainable(self) -> int:
@@ -51,6 +52,7 @@ def sft_samples(trajectories: Iterable[Trajectory]) -> Iterator[TrainSample]:
                 images=t.turn_images(turn),
                 kind="sft",
                 source=t.id,
+                task=t.env_id,
             )
 
 

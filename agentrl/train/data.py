@@ -7,14 +7,16 @@ so the data position saved in a checkpoint (samples consumed) is enough to conti
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from agentrl.config import StrictModel
 from agentrl.data.augment import PointTokens, shift_sample
 from agentrl.data.fs import StoreURL
 from agentrl.data.samples import TrainSample, ct_samples, sft_samples, shuffled
 from agentrl.data.store import Query, TrajectoryStore
+from agentrl.train.fresh import FreshDemos, FreshSamples
 
 
 class DataError(ValueError):
@@ -34,6 +36,9 @@ class TrainData(StrictModel):
     # screen (agentrl.data.augment: grid layouts and recycled demos otherwise teach a small model the usual
     # centres instead of copying the named one); 0: off. Needs whole-integer tokens and screen coordinates.
     shift_max_frac: float = 0.0
+    # SFT: tasks whose recorded demos are swapped, sample for sample, for demos their scripted expert plays
+    # on new seeds while the SFT trains (agentrl.train.fresh): a fixed pool is memorised, not copied from
+    fresh: FreshDemos = FreshDemos()
 
 
 def _runs(cfg: TrainData) -> list[str | None]:
@@ -84,33 +89,54 @@ def sample_stream(
     seed: int,
     skip: int = 0,
     points: PointTokens | None = None,
+    tokenizer: Any = None,
 ) -> Iterator[TrainSample]:
     """Endless stream over epochs; `skip` samples are consumed first (resume). Raises DataError if empty.
     With `points` (SFT, `cfg.shift_max_frac` > 0) each sample is shifted, with a generator seeded by its
-    position in the stream, so a resumed run sees the same samples."""
+    position in the stream, so a resumed run sees the same samples. With `cfg.fresh.tasks` (SFT, and the
+    model's `tokenizer`) a sample of such a task is swapped for a new scripted-expert one."""
     shift = points is not None and objective == "sft" and cfg.shift_max_frac > 0
+    fresh_tasks = set(cfg.fresh.tasks) if objective == "sft" and tokenizer is not None else set()
+    swapped: Counter[str] = Counter()  # per fresh task, samples swapped so far (the skipped ones too)
+    fresh: FreshSamples | None = None
     consumed = 0
     epoch = 0
-    while True:
-        produced = 0
-        for s in epoch_samples(cfg, objective, image_token_id, epoch, seed):
-            produced += 1
-            consumed += 1
-            if consumed > skip:
-                yield (
-                    shift_sample(s, points, random.Random(seed * 1_000_003 + consumed), cfg.shift_max_frac)
-                    if shift
-                    else s
-                )
-        if produced == 0:
-            raise DataError(
-                f"data: no {objective.upper()} samples in store '{cfg.store}'"
-                + (f" for runs {cfg.runs}" if _runs(cfg) != [None] else " in any run")
-                + (f" in pool '{cfg.pool}'" if cfg.pool else "")
-                + (" (successes only)" if cfg.success else "")
-                + " — create demonstrations with `agentrl data demos` or `agentrl rollout`"
-            )
-        epoch += 1
+    try:
+        while True:
+            produced = 0
+            for s in epoch_samples(cfg, objective, image_token_id, epoch, seed):
+                produced += 1
+                consumed += 1
+                if s.task in fresh_tasks:
+                    swapped[s.task] += 1
+                    if consumed > skip:
+                        if fresh is None:  # started after the skip: new seeds past those already used
+                            fresh = FreshSamples(cfg.fresh, tokenizer, episodes_done=dict(swapped))
+                        s = validate(fresh.take(s.task), image_token_id)
+                if consumed > skip:
+                    yield (
+                        shift_sample(
+                            s, points, random.Random(seed * 1_000_003 + consumed), cfg.shift_max_frac
+                        )
+                        if shift
+                        else s
+                    )
+            if produced == 0:
+                raise _empty(cfg, objective)
+            epoch += 1
+    finally:
+        if fresh is not None:
+            fresh.close()
+
+
+def _empty(cfg: TrainData, objective: str) -> DataError:
+    return DataError(
+        f"data: no {objective.upper()} samples in store '{cfg.store}'"
+        + (f" for runs {cfg.runs}" if _runs(cfg) != [None] else " in any run")
+        + (f" in pool '{cfg.pool}'" if cfg.pool else "")
+        + (" (successes only)" if cfg.success else "")
+        + " — create demonstrations with `agentrl data demos` or `agentrl rollout`"
+    )
 
 
 def first_trainable(stream: Iterator[TrainSample], limit: int = 10_000) -> None:

@@ -21,6 +21,7 @@ from agentrl.launch.resources import Demand, count_parameters
 from agentrl.train import checkpoint as ckpt
 from agentrl.train.config import BatchConfig, CheckpointConfig, LearnerConfig, OptimConfig, learner_demand
 from agentrl.train.data import TrainData, first_trainable, sample_stream
+from agentrl.train.fresh import FreshDemosError, check_tasks
 from agentrl.train.tensorboard import summary_writer
 
 
@@ -70,8 +71,20 @@ def preflight(cfg: SFTConfig, resume: Path | None) -> dict[str, Any]:
     if resume is not None:
         state = ckpt.validate_resume(resume, cfg.learner.world_size)
         ckpt.check_same_architecture(model, resume)
+    if cfg.data.fresh.tasks and cfg.objective != "sft":
+        raise FreshDemosError("data.fresh.tasks: fresh expert demos are for objective sft only")
+    check_tasks(cfg.data.fresh)
     first_trainable(sample_stream(cfg.data, cfg.objective, _image_token_id(cfg.model), cfg.learner.seed))
     return state
+
+
+def _fresh_tokenizer(cfg: SFTConfig) -> Any:
+    """The model's tokenizer when `data.fresh.tasks` asks for fresh demos (they are tokenized as recorded)."""
+    if not cfg.data.fresh.tasks:
+        return None
+    from agentrl.models.loading import load_processor
+
+    return load_processor(cfg.model).tokenizer
 
 
 def train(
@@ -95,7 +108,7 @@ def train(
         step, seen = int(state["step"]), int(state["samples_seen"])
         stream = sample_stream(
             cfg.data, cfg.objective, _image_token_id(cfg.model), cfg.learner.seed, skip=seen,
-            points=point_tokens(cfg),
+            points=point_tokens(cfg), tokenizer=_fresh_tokenizer(cfg),
         )  # fmt: skip
         t0 = time.perf_counter()
         tokens = 0.0
