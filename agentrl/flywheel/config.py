@@ -24,6 +24,10 @@ class TrainStage(StrictModel):
     batch: BatchConfig = BatchConfig()
     shuffle_buffer: int = 20000
     time_budget_s: float | None = None  # stop training here (SFTConfig.time_budget_s); None: no limit
+    # SFT only (TrainData.fresh / shift_max_frac): tasks whose demos the scripted expert plays anew while
+    # the SFT trains (cheap experts: the toy's), and the screen shift
+    fresh_tasks: list[str] = []
+    shift_max_frac: float = 0.0
 
     def steps_at(self, iteration: int) -> int:
         return self.steps if iteration == 0 or self.later_steps is None else self.later_steps
@@ -84,6 +88,10 @@ class FlywheelConfig(StrictModel):
             raise ValueError("domains: every domain needs at least one env id")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError(f"stages: listed twice: {self.stages}")
+        if self.ct.fresh_tasks or self.ct.shift_max_frac:
+            raise ValueError("ct: fresh_tasks and shift_max_frac are for the sft stage only")
+        if unknown := [t for t in self.sft.fresh_tasks if t not in self.tasks]:
+            raise ValueError(f"sft.fresh_tasks: {unknown} are not among the domains' tasks")
         if self.merge.weights is not None and set(self.merge.weights) != set(self.domains):
             raise ValueError(f"merge.weights: keys must be the domains {sorted(self.domains)}")
         return self

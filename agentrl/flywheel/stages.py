@@ -119,6 +119,7 @@ def reject(ctx: Context, it: int) -> dict[str, Any]:
 def _train(ctx: Context, it: int, objective: str, start: Path) -> dict[str, Any]:
     from agentrl.train.checkpoint import latest
     from agentrl.train.data import TrainData
+    from agentrl.train.fresh import FreshDemos
     from agentrl.train.sft import SFTConfig, train
 
     stage = ctx.cfg.ct if objective == "ct" else ctx.cfg.sft
@@ -135,6 +136,8 @@ def _train(ctx: Context, it: int, objective: str, start: Path) -> dict[str, Any]
             runs=RUNS,
             success=True if objective == "sft" else None,  # SFT: V=1 only; CT: everything
             shuffle_buffer=stage.shuffle_buffer,
+            fresh=FreshDemos(tasks=stage.fresh_tasks),
+            shift_max_frac=stage.shift_max_frac,
         ),
         learner=ctx.cfg.learner,
         optim=stage.optim,

@@ -29,7 +29,8 @@ def _cfg(tmp_path, tiny_model_dir, **over) -> FlywheelConfig:
 
 @pytest.mark.slow
 def test_two_iterations_run_every_stage_and_report_numbers(tmp_path, tiny_model_dir, ray_local):
-    cfg = _cfg(tmp_path, tiny_model_dir)
+    sft = {"steps": 3, "later_steps": 2, "fresh_tasks": TOY["toy"], "shift_max_frac": 0.1}  # fresh toy demos
+    cfg = _cfg(tmp_path, tiny_model_dir, sft=sft)
     report = pipeline.run(cfg, log=lambda m: None)
     ledger = json.loads((tmp_path / "fw" / "state.json").read_text())
     for it in range(2):
@@ -94,5 +95,9 @@ def test_refusals_before_the_first_stage(tmp_path, tiny_model_dir):
         pipeline.run(
             _cfg(tmp_path, tiny_model_dir, domains={"toy": ["agentrl/toy.click-targt-v0"]}), log=print
         )
+    with pytest.raises(
+        ValueError, match=r"sft.fresh_tasks: \['agentrl/toy.click-sequence-v0'\] are not among"
+    ):
+        _cfg(tmp_path, tiny_model_dir, sft={"fresh_tasks": ["agentrl/toy.click-sequence-v0"]})
     with pytest.raises(ValueError, match="merge.weights"):
         _cfg(tmp_path, tiny_model_dir, merge={"weights": {"other": 1.0}})
