@@ -77,14 +77,35 @@ ROWS: dict[str, dict[str, Any]] = {
         "steps": 1200,
     },
     "probe_setting+rope1e4@1200": {
-        "layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "steps": 1200, "rope_theta": 1e4,
+        "layout": "uniform",
+        "pool": 0,
+        "obs": "elements",
+        "thought": False,
+        "steps": 1200,
+        "rope_theta": 1e4,
     },  # fmt: skip
     "probe_setting+lr3e-3@1200": {
-        "layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "steps": 1200, "lr": 3e-3,
+        "layout": "uniform",
+        "pool": 0,
+        "obs": "elements",
+        "thought": False,
+        "steps": 1200,
+        "lr": 3e-3,
     },  # fmt: skip
     "fresh+shift@1200": {"pool": 0, "shift": 0.25, "steps": 1200},
-    "probe_setting_on_grid+shift@1200": {
-        "pool": 0, "obs": "elements", "thought": False, "shift": 0.25, "steps": 1200,
+    "probe_setting@2400": {
+        "layout": "uniform",
+        "pool": 0,
+        "obs": "elements",
+        "thought": False,
+        "steps": 2400,
+    },
+    "probe_setting_on_grid+shift@2400": {
+        "pool": 0,
+        "obs": "elements",
+        "thought": False,
+        "shift": 0.25,
+        "steps": 2400,
     },  # fmt: skip
     "probe_setting+batch8": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "batch": 8},
     "batch8": {"batch": 8},
