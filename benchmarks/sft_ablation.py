@@ -100,11 +100,10 @@ ROWS: dict[str, dict[str, Any]] = {
         "thought": False,
         "steps": 2400,
     },
-    "probe_setting_on_grid+shift@2400": {
+    "probe_setting_on_grid@2400": {  # the toy's grid (text-only samples have no screen to shift)
         "pool": 0,
         "obs": "elements",
         "thought": False,
-        "shift": 0.25,
         "steps": 2400,
     },  # fmt: skip
     "probe_setting+batch8": {"layout": "uniform", "pool": 0, "obs": "elements", "thought": False, "batch": 8},
