@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,6 +106,9 @@ class LearnerWorker:
         from agentrl.models.loading import load_model, load_processor
 
         self.processor = load_processor(self.model_path)
+        # the tokenizer/processor files as they are now: a checkpoint saves the ones the model trained with,
+        # even if the start directory is rewritten meanwhile (a rebuilt base with another vocabulary)
+        self.processor_files = processor_files(self.model_path)
         model = load_model(self.model_path, dtype="float32")
         self.config = model.config
         self.core = _find_module(model, "Qwen2_5_VLModel", "Qwen2VLModel")  # vision tower + language model
@@ -378,7 +380,7 @@ class LearnerWorker:
             (d / "COMPLETE").write_text("")
 
     def _write_weights(self, sd: dict[str, torch.Tensor], d: Path) -> None:
-        _save_hf(self.config, sd, d, self.model_path)
+        _save_hf(self.config, sd, d, self.processor_files)
 
     def _read_weights(self, d: Path) -> dict[str, torch.Tensor]:
         from agentrl.models.weights import load_state_dict_from_dir
@@ -454,7 +456,14 @@ def _unexpand(values: list[float], ids: list[int], expanded: list[int], image_to
     return out
 
 
-def _save_hf(config: Any, sd: dict[str, torch.Tensor], d: Path, base_path: str) -> None:
+def processor_files(model_path: str) -> dict[str, bytes]:
+    """The processor files of an HF directory, read into memory."""
+    return {
+        n: (Path(model_path) / n).read_bytes() for n in PROCESSOR_FILES if (Path(model_path) / n).exists()
+    }
+
+
+def _save_hf(config: Any, sd: dict[str, torch.Tensor], d: Path, files: dict[str, bytes]) -> None:
     """An HF directory transformers and vLLM load as they are: config, safetensors (disk names), processor."""
     from safetensors.torch import save_file
 
@@ -467,7 +476,6 @@ def _save_hf(config: Any, sd: dict[str, torch.Tensor], d: Path, base_path: str) 
     save_file(
         {k: v.contiguous() for k, v in disk.items()}, str(d / "model.safetensors"), metadata={"format": "pt"}
     )
-    for name in PROCESSOR_FILES:
-        src = Path(base_path) / name
-        if src.exists() and not (d / name).exists():
-            shutil.copy(src, d / name)
+    for name, data in files.items():
+        if not (d / name).exists():
+            (d / name).write_bytes(data)

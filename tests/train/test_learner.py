@@ -122,3 +122,18 @@ def test_batched_critic_values_equal_one_sample_at_a_time(tiny_model_dir, demo_s
     assert len({round(v, 3) for v in alone[0]}) > 10  # the values vary along a sequence
     for a, b, s in zip(alone, batched, samples, strict=True):
         assert len(a) == len(b) == len(s.input_ids) and max(abs(x - y) for x, y in zip(a, b)) < 1e-4
+
+
+def test_a_checkpoint_keeps_the_tokenizer_it_trained_with(tiny_model_dir, tmp_path):
+    """The start directory rewritten during training (a base rebuilt with another vocabulary) must not
+    change the tokenizer a checkpoint is saved with: its weights were trained on the old token ids."""
+    import shutil
+
+    start = tmp_path / "start"
+    shutil.copytree(tiny_model_dir, start)
+    before = (start / "tokenizer.json").read_bytes()
+    g = LearnerGroup(str(start), LearnerConfig(local=True), OPT, total_steps=1)
+    (start / "tokenizer.json").write_text('{"rewritten": true}')
+    g.save(str(tmp_path / "ckpt"), {"samples_seen": 0})
+    g.shutdown()
+    assert (tmp_path / "ckpt" / "tokenizer.json").read_bytes() == before
