@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import platform
 import subprocess
@@ -49,12 +50,15 @@ def build_sft_model(steps: int, task: str | list[str], demos: int = 3000, name: 
 
     tasks = [task] if isinstance(task, str) else list(task)
     name = name or tasks[0].split("/")[-1]
-    out = WORK / "sft" / f"{name}-{steps}"
+    base = init_model("tiny", WORK / "tiny", seed=0)
+    # demos and models are keyed by the tokenizer: a store recorded with an older vocabulary must never
+    # meet a newer base (token ids mean other words)
+    vocab = hashlib.sha1((base / "tokenizer.json").read_bytes()).hexdigest()[:8]
+    out = WORK / "sft" / f"{name}-{steps}-{vocab}"
     if (out / "final" / "COMPLETE").exists():
         return out / "final"
-    base = init_model("tiny", WORK / "tiny", seed=0)
     tok = load_processor(base).tokenizer
-    store = WORK / "sft" / f"store-{name}"
+    store = WORK / "sft" / f"store-{name}-{vocab}"
 
     async def make_demos() -> None:
         env = LocalEnv()

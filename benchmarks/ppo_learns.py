@@ -7,7 +7,8 @@ exact test (DESIGN: "beats" means p < 0.05 with the counts shown).
 
 The starts: the tiny model SFT'd on 1,500 scripted-expert demonstrations of the three tasks (dealt round
 robin, screenshot+elements) for 300 steps ("weak") or 1,500 steps ("strong"), built once by
-_common.build_sft_model under benchmarks/work/sft/ppo-miniwob3-<steps>/ (`--model` uses another checkpoint).
+_common.build_sft_model under benchmarks/work/sft/ppo-miniwob3-<steps>-<tokenizer hash>/ (`--model` uses another
+checkpoint).
 Training draws seeds below 1,000,000; evaluation uses seeds from 1,000,000 up, round robin over the tasks.
 PPO is configs/ppo_tiny.yaml with the overrides below, synchronous batches of 48 episodes, at most 5 steps
 each: `gae` = a critic with decoupled / length-adaptive GAE and `--value-pretrain` critic-only iterations
