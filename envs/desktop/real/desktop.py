@@ -182,7 +182,8 @@ class RealDesktop:
         deadline = time.monotonic() + self.app_timeout_s
         if name == XTERM:
             ok = wait_until(lambda: proc.poll() is not None or any(
-                self.x.icon_name(w.wid) == PROMPT_READY for w in self.x.stack()), self.app_timeout_s)  # fmt: skip
+                self.x.icon_name(client_of(self.x, w.wid) or w.wid) == PROMPT_READY for w in self.x.stack()),
+                self.app_timeout_s)  # fmt: skip
         else:
             assert self.reader is not None
             reader = self.reader

@@ -4,10 +4,16 @@
 from __future__ import annotations
 
 from envs.desktop.real.tasks.base import Episode, RealTask, StartFileError
+from envs.desktop.real.tasks.galculator import GALCULATOR_TASKS
 from envs.desktop.real.tasks.gnumeric import GNUMERIC_TASKS
 from envs.desktop.real.tasks.mousepad import MOUSEPAD_TASKS
+from envs.desktop.real.tasks.pcmanfm import PCMANFM_TASKS
+from envs.desktop.real.tasks.xterm import XTERM_TASKS
 
-TASKS: dict[str, type[RealTask]] = {cls.name: cls for cls in (*MOUSEPAD_TASKS, *GNUMERIC_TASKS)}
+TASKS: dict[str, type[RealTask]] = {
+    cls.name: cls
+    for cls in (*MOUSEPAD_TASKS, *GNUMERIC_TASKS, *PCMANFM_TASKS, *GALCULATOR_TASKS, *XTERM_TASKS)
+}
 
 
 def get_task(name: str) -> RealTask:
