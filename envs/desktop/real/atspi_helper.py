@@ -10,7 +10,7 @@ A node is [depth, role, name, x, y, w, h, flags, text]: screen pixels, `flags` a
 (s showing, v visible, f focused, e enabled, a actionable, t editable text, A active window, c checked, x selected,
 d selectable); `text` the node's text (entries, documents, labels), cut at `max_text` characters.
 Subtrees that are not showing (closed menus, hidden tabs) are skipped. An app that does not answer within
-the call timeout is listed in `hung` instead of `apps`.
+the call timeout is listed in `hung` (by name, or as 'pid N') instead of `apps`.
 """
 
 import json
@@ -70,6 +70,14 @@ def walk(o, depth, max_text, out):
             walk(child, depth + 1, max_text, out)
 
 
+def pid_of(app):
+    """The app's pid, from the bus daemon (answers when the app itself does not)."""
+    try:
+        return app.get_process_id()
+    except GLib.Error:
+        return "?"
+
+
 def tree(max_text):
     desktop = Atspi.get_desktop(0)
     apps, hung = [], []
@@ -85,7 +93,7 @@ def tree(max_text):
             apps.append({"name": name, "pid": app.get_process_id(), "nodes": nodes})
         except GLib.Error as e:
             if "imeout" in str(e) or "NoReply" in str(e):
-                hung.append(name)
+                hung.append(name if name != "?" else f"pid {pid_of(app)}")
             # an app that went away mid-walk: left out
     return {"ok": True, "apps": apps, "hung": hung}
 

@@ -259,7 +259,7 @@ class RealDesktop:
         self.check_alive()
         deadline = time.monotonic() + self.settle_timeout_s
         tree, shot = self._look()
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not tree.hung:
             time.sleep(self.settle_poll_s)
             tree2, shot2 = self._look()
             same = shot2 == shot and tree2.fingerprint() == tree.fingerprint()
@@ -268,8 +268,9 @@ class RealDesktop:
                 break
         self.check_alive()
         if tree.hung:
+            name = {f"pid {p.pid}": n for n, p in self.apps.items()}.get(tree.hung[0], tree.hung[0])
             raise EnvFault(
-                f"app '{tree.hung[0]}' is not responding (no AT-SPI answer within {self.call_timeout_s:g} s)"
+                f"app '{name}' is not responding (no AT-SPI answer within {self.call_timeout_s:g} s)"
             )
         self.view = build_view(self.sandbox.home, tree, self.x.stack(), self.apps, self.x)
         return self.view

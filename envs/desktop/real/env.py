@@ -20,7 +20,10 @@ The shell action, and the terminal's shell, run confined to HOME (confine.py).
 
 from __future__ import annotations
 
+import contextlib
 import random
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,13 +91,18 @@ class RealDesktopEnv(GUIEnv):
                     self.desktop.start()  # the screen still shows (empty) for the first observation
         return self.episode.instruction
 
-    def _new_home(self):
+    def _new_home(self) -> Path:
+        """An empty HOME (as Sandbox.new_home; a HOME that cannot be removed is emptied where it can be)."""
+        home = self.sandbox.home
+        shutil.rmtree(home, ignore_errors=True)
         try:
-            return self.sandbox.new_home()
+            home.mkdir(exist_ok=True)
         except OSError as e:
-            raise StartFileError(
-                f"reset: cannot write start file {e.filename or self.sandbox.home}: {e.strerror}"
-            ) from e
+            raise StartFileError(f"reset: cannot write start file {home}: {e.strerror}") from e
+        for child in home.iterdir():
+            with contextlib.suppress(OSError):
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        return home
 
     def _execute(self, action: Action) -> str | None:
         if self.start_fault:

@@ -39,7 +39,7 @@ def shown(text: str) -> str:
 class Compute(RealTask):
     name = "galculator.compute"
     apps = (APP,)
-    max_steps = 10
+    max_steps = 12
 
     def setup(self, rng: random.Random, home: Path) -> Episode:
         expr, value = problem(rng)
@@ -53,17 +53,31 @@ class Compute(RealTask):
         return calc_step(ep, view)
 
 
+def chunks(keys: str) -> list[str]:
+    """`keys` cut where a key repeats: galculator drops a key pressed again while its button is still
+    drawn pressed, so a repeated key waits for the next step."""
+    out = [""]
+    for k in keys:
+        if k in out[-1]:
+            out.append("")
+        out[-1] += k
+    return out
+
+
 def calc_step(ep: Episode, view: RealView) -> Step:
-    """Clear, type the expression and '=' on the keyboard, into galculator's window."""
+    """Clear, then type the expression and '=' on the keyboard, into galculator's window."""
     if view.front != APP:
         e = next((e for e in view.elements if e.app == APP and e.role == "textbox"), None)  # the display
         if e is None:
             return wait("The calculator is not showing yet; I wait.")
         return click(e, "I click the calculator to give it the keyboard.")
-    if ep.memo.get("cleared") is None:
-        ep.memo["cleared"] = True
+    parts = chunks(ep.goal["expr"] + "=")
+    typed = ep.memo.get("typed")
+    if typed is None or typed >= len(parts):  # not started, or done without the result: start over
+        ep.memo["typed"] = 0
         return hotkey("Escape", "I clear the calculator (Escape).")
-    return type_text(ep.goal["expr"] + "=", f"I type {ep.goal['expr']}= on the keyboard.")
+    ep.memo["typed"] = typed + 1
+    return type_text(parts[typed], f"I type {parts[typed]} on the keyboard.")
 
 
 def compute_first(ep: Episode, view: RealView) -> Step | None:
@@ -80,7 +94,7 @@ class ToMousepad(RealTask):
 
     name = "galculator.to-mousepad"
     apps = (APP, "mousepad")
-    max_steps = 14
+    max_steps = 16
 
     def setup(self, rng: random.Random, home: Path) -> Episode:
         expr, value = problem(rng)
@@ -112,7 +126,7 @@ class ToGnumeric(RealTask):
 
     name = "galculator.to-gnumeric"
     apps = (APP, "gnumeric")
-    max_steps = 16
+    max_steps = 18
 
     def setup(self, rng: random.Random, home: Path) -> Episode:
         expr, value = problem(rng)
