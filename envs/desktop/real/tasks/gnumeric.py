@@ -161,7 +161,6 @@ class AverageColumn(GnumericTask):
 
 class FillColumn(GnumericTask):
     name = "gnumeric.fill-column"
-    max_steps = 30
 
     def setup(self, rng: random.Random, home: Path) -> Episode:
         filename = rng.choice(["prices", "invoice", "basket", "shopping"]) + ".ods"
