@@ -109,7 +109,7 @@ class RealDesktop:
         run.mkdir(mode=0o700, exist_ok=True)
         return {"DISPLAY": self.xserver.display, "HOME": str(home), "PATH": shell.SHELL_PATH, "LANG": "C.UTF-8",
                 "USER": os.environ.get("USER", "user"), "XDG_RUNTIME_DIR": str(run), "GIO_USE_VFS": "local",
-                "GTK_A11Y": "atspi", "NO_AT_BRIDGE": "0"}  # fmt: skip
+                "GTK_A11Y": "atspi"}  # fmt: skip
 
     def _start_wm(self, launches: list[AppLaunch]) -> None:
         """openbox, restarted only when this episode's window boxes differ from the last one's."""
