@@ -49,6 +49,7 @@ class RealDesktop:
         self.wm: subprocess.Popen[bytes] | None = None
         self._wm_config = ""
         self.bus: subprocess.Popen[bytes] | None = None
+        self.bus_address = ""
         self.reader: AtspiReader | None = None
         self.apps: dict[str, subprocess.Popen[bytes]] = {}  # this episode's apps by name
         self.view: RealView | None = None
@@ -68,7 +69,7 @@ class RealDesktop:
         self.input = XInput(self.conn)
 
     def start_episode(self, home: Path, launches: list[AppLaunch]) -> RealView:
-        """Open `launches` (bottom to top; the last has the keyboard) with HOME already written."""
+        """Open `launches` (started together; the last listed gets the keyboard), HOME already written."""
         self.end_episode()
         self.start()
         self._start_wm(launches)
@@ -77,6 +78,9 @@ class RealDesktop:
             self._start_app(home, launch)
         for launch in launches:
             self._wait_for_window(launch)
+        if launches:  # they start together and map in any order: the last listed gets the keyboard
+            x, y, w, h = launches[-1].place
+            self._focus_at(int((x + w / 2) * self.width), int((y + h / 2) * self.height))
         assert self.input is not None
         self.input.move(self.width - 1, self.height - 1)  # the same pointer spot every episode
         self.x.sync()
