@@ -55,8 +55,9 @@ RIGHT = (0.6, 0.0, 0.4, 1.0)
 
 
 def write_app_config(home: Path) -> None:
-    """Settings the apps read from HOME at start-up: no first-run notes, the file manager in list view
-    (its rows are then named table cells in the accessibility tree; icon-view items are anonymous)."""
+    """Settings the apps read from HOME at start-up: the file manager in list view (its rows are then
+    named table cells in the accessibility tree; icon-view items are anonymous), deleting without trash
+    or confirmation; galculator not restoring a last display."""
     files = {
         ".config/pcmanfm/default/pcmanfm.conf": "[ui]\nview_mode=list\nshow_statusbar=1\nside_pane_mode=hidden\n"
         "always_show_tabs=0\n\n[volume]\nmount_on_startup=0\nmount_removable=0\nautorun=0\n",

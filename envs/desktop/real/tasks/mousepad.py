@@ -56,8 +56,12 @@ def save_dialog_step(ep: Episode, view: RealView) -> Step:
     if name.value != path:
         if not (name.node and name.node.has("f")):
             return click(name, "I click the file name field.")
-        return hotkey("ctrl a", "I select the name field's text.") if name.value and ep.memo.get("cleared") != name.value \
-            else type_text(path, "I type the full path of the file.")  # fmt: skip
+        if (
+            name.value and ep.memo.get("selected_name") != name.value
+        ):  # select what is there, then type over it
+            ep.memo["selected_name"] = name.value
+            return hotkey("ctrl a", "I select the name field's text.")
+        return type_text(path, "I type the full path of the file.")
     return hotkey("Return", "The name is right; I press Enter to save.")
 
 
