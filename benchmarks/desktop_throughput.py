@@ -1,7 +1,12 @@
 """Desktop env throughput: reset and step latency with the scripted expert over every desktop task.
 
     python benchmarks/desktop_throughput.py [--episodes 20] [--think-episodes 5] [--think-s 0.1]
-                                            [--out benchmarks/results/desktop_throughput.json]
+                                            [--families tk,real] [--out benchmarks/results/desktop_throughput.json]
+
+Two families side by side: `tk` (the bundled Tk apps, `agentrl/desktop.*`, 320x240) and `real` (Debian's
+apps read through AT-SPI, `agentrl/desktop-real.*`, 800x600; their section is `real_apps`, think time
+is not measured for them: their resets start the apps afresh, there are no spares to warm). Per task the
+expert's success over `--episodes` seeds (0..n-1) is the 20-seed expert measurement of issue 27.
 
 Per task and over all tasks: reset p50/p95 and step p50/p95 (wall clock around `env.reset` / `env.step`;
 the expert's own decision time is outside), the expert's success rate, steps per episode. One env per task
@@ -32,18 +37,21 @@ import numpy as np
 
 import envs
 from envs.desktop import shell
+from envs.desktop.real import tasks as real_tasks
 from envs.desktop.tasks import TASKS, env_id
+
+FAMILIES = {"tk": (list(TASKS), env_id), "real": (list(real_tasks.TASKS), real_tasks.env_id)}
 
 TARGET_RESET_S = 1.0
 TARGET_STEP_S = 0.1
 
 
-def run_task(task: str, episodes: int, think_s: float) -> dict[str, Any]:
-    env = envs.make(env_id(task))
+def run_task(env_name: str, episodes: int, think_s: float) -> dict[str, Any]:
+    env = envs.make(env_name)
     t0 = time.perf_counter()
     env.reset(seed=10_000)  # cold start: Xvfb and the first app processes
     cold = time.perf_counter() - t0
-    resets, steps, successes, lengths = [], [], 0, []
+    resets, steps, successes, lengths, walls = [], [], 0, [], []
     try:
         for seed in range(episodes):
             time.sleep(think_s)
@@ -60,6 +68,7 @@ def run_task(task: str, episodes: int, think_s: float) -> dict[str, Any]:
                 done, n = term or trunc, n + 1
             successes += int(term and reward == 1.0)
             lengths.append(n)
+            walls.append(resets[-1] + sum(steps[len(steps) - n :]))
     finally:
         env.close()
     return {
@@ -68,34 +77,42 @@ def run_task(task: str, episodes: int, think_s: float) -> dict[str, Any]:
         "steps": steps,
         "successes": successes,
         "lengths": lengths,
+        "walls": walls,
     }
 
 
-def summary(resets: list[float], steps: list[float], successes: int, lengths: list[int]) -> dict[str, Any]:
+def summary(resets: list[float], steps: list[float], successes: int, lengths: list[int],
+            walls: list[float]) -> dict[str, Any]:  # fmt: skip
     p = lambda xs, q: round(float(np.percentile(xs, q)), 5)  # noqa: E731
     return {
         "reset_p50_s": p(resets, 50), "reset_p95_s": p(resets, 95),
         "step_p50_s": p(steps, 50), "step_p95_s": p(steps, 95),
         "success_rate": round(successes / len(resets), 4),
         "episodes": len(resets), "steps": len(steps), "mean_steps_per_episode": round(float(np.mean(lengths)), 2),
+        "episode_p50_s": p(walls, 50),  # reset + every step of one expert episode (the expert's own time out)
     }  # fmt: skip
 
 
-def measure(episodes: int, think_s: float, verbose: bool) -> dict[str, Any]:
-    per_task, everything = {}, {"resets": [], "steps": [], "successes": 0, "lengths": []}
-    for task in TASKS:
-        r = run_task(task, episodes, think_s)
+def measure(episodes: int, think_s: float, verbose: bool, family: str = "tk") -> dict[str, Any]:
+    names, to_id = FAMILIES[family]
+    per_task, everything = {}, {"resets": [], "steps": [], "successes": 0, "lengths": [], "walls": []}
+    for task in names:
+        r = run_task(to_id(task), episodes, think_s)
         per_task[task] = {
             "cold_start_s": round(r["cold_start_s"], 4),
-            **summary(r["resets"], r["steps"], r["successes"], r["lengths"]),
+            **summary(r["resets"], r["steps"], r["successes"], r["lengths"], r["walls"]),
         }
-        for key in ("resets", "steps", "lengths"):
+        for key in ("resets", "steps", "lengths", "walls"):
             everything[key] += r[key]
         everything["successes"] += r["successes"]
         if verbose:
             print(f"  {task:22s} {per_task[task]}", flush=True)
     overall = summary(
-        everything["resets"], everything["steps"], everything["successes"], everything["lengths"]
+        everything["resets"],
+        everything["steps"],
+        everything["successes"],
+        everything["lengths"],
+        everything["walls"],
     )
     return {"think_s": think_s, "episodes_per_task": episodes, "overall": overall, "per_task": per_task}
 
@@ -107,9 +124,30 @@ def main() -> None:
         "--think-episodes", type=int, default=5, help="episodes per task with think time (0: skip)"
     )
     ap.add_argument("--think-s", type=float, default=0.1, help="pause before each action and reset")
+    ap.add_argument(
+        "--families", default="tk,real", help="comma-separated: tk (bundled apps), real (Debian's)"
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "desktop_throughput.json")
     args = ap.parse_args()
 
+    families = args.families.split(",")
+    result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if "tk" in families:
+        result.update(measure_tk(args))
+    if "real" in families:
+        print(f"real apps, back to back, {args.episodes} episodes per task:", flush=True)
+        real = measure(args.episodes, 0.0, verbose=True, family="real")
+        result["real_apps"] = {"what": "RealDesktopEnv (agentrl/desktop-real.*), Debian's apps through AT-SPI",
+                               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "screen": "800x600", **real}  # fmt: skip
+        o = real["overall"]
+        print(f"real apps: reset p50 {o['reset_p50_s'] * 1000:.0f} ms p95 {o['reset_p95_s'] * 1000:.0f} ms, "
+              f"step p50 {o['step_p50_s'] * 1000:.0f} ms p95 {o['step_p95_s'] * 1000:.0f} ms, "
+              f"episode p50 {o['episode_p50_s']:.2f} s, expert success {o['success_rate']:.2%}")  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def measure_tk(args: argparse.Namespace) -> dict[str, Any]:
     print(f"back to back, {args.episodes} episodes per task:", flush=True)
     main_run = measure(args.episodes, 0.0, verbose=True)
     result: dict[str, Any] = {
@@ -132,8 +170,6 @@ def main() -> None:
     if args.think_episodes:
         print(f"with {args.think_s} s think time, {args.think_episodes} episodes per task:", flush=True)
         result["with_think_time"] = measure(args.think_episodes, args.think_s, verbose=False)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
     o = result["overall"]
     print(f"overall: reset p50 {o['reset_p50_s'] * 1000:.0f} ms p95 {o['reset_p95_s'] * 1000:.0f} ms, "
           f"step p50 {o['step_p50_s'] * 1000:.1f} ms p95 {o['step_p95_s'] * 1000:.1f} ms, "
@@ -142,6 +178,7 @@ def main() -> None:
         t = result["with_think_time"]["overall"]
         print(f"with think time: reset p50 {t['reset_p50_s'] * 1000:.0f} ms p95 {t['reset_p95_s'] * 1000:.0f} ms, "
               f"step p50 {t['step_p50_s'] * 1000:.1f} ms p95 {t['step_p95_s'] * 1000:.1f} ms")  # fmt: skip
+    return result
 
 
 if __name__ == "__main__":

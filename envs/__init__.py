@@ -1,4 +1,4 @@
-"""Gymnasium environments for GUI agents: toy, browser (Playwright, MiniWoB++, web apps), desktop (Xvfb).
+"""Gymnasium environments for GUI agents: toy, browser (Playwright, MiniWoB++, web apps), desktop (Xvfb: bundled Tk apps, and Debian's real apps).
 
 Importing `envs` registers every built-in env id (`agentrl/<family>.<task>-v<N>`) with gymnasium; the
 families register lazily (entry points are strings), so the import stays cheap.
@@ -9,6 +9,7 @@ from envs.registry import EnvSpec, UnknownEnvError, add_loader, list_envs, load_
 # Each family adds one loader line here.
 add_loader("envs.toy.click:register_all")
 add_loader("envs.desktop.tasks:register_all")
+add_loader("envs.desktop.real.tasks:register_all")
 add_loader("envs.browser.miniwob:register_all")
 add_loader("envs.browser.webapps:register_all")
 add_loader("envs.wrappers.minigrid:register_all")

