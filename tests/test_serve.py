@@ -169,7 +169,7 @@ def served(tiny_model_dir, tmp_path_factory):
     cmd += ENGINE_KEYS
     t0 = time.perf_counter()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         while "ready in" not in log.read_text():
@@ -180,7 +180,11 @@ def served(tiny_model_dir, tmp_path_factory):
         yield url, started_s
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=60)
+        try:
+            code = proc.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # leave no server behind for the tests that follow
+            pytest.fail(f"agentrl serve did not exit within 180 s of SIGINT: {log.read_text()[-2000:]}")
     assert code == 130, log.read_text()[-3000:]
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0  # the vLLM server is gone too
