@@ -22,7 +22,13 @@ demonstrations recycled, screenshot + element list, Thought + Action, the minima
     rope_theta  the text model's RoPE base (the tiny preset's is Qwen's 1e6; the probe learns positions)
     probe     ../shared/probes/element_copy_probe.py itself (one thread), for as long as `probe_setting` trained
 
-Rows are appended to benchmarks/results/sft_ablation.json as they finish (run them one at a time).
+Rows are appended to benchmarks/results/sft_ablation.json as they finish (run them one at a time); `--tag
+@NAME` files them under `ROW@NAME` (rows re-run after a change to the model, e.g. @init05).
+
+    python benchmarks/sft_ablation.py --split tiny:probe:probe,probe:agentrl:probe --steps 1500
+
+runs cells of the model x samples x optimizer split in the probe's own loop (benchmarks/_split.py) and files
+each curve under "split": it is what found the tiny preset's init (std 0.02 -> 0.05) to be the gap.
 """
 
 from __future__ import annotations
@@ -352,6 +358,29 @@ def data_checks(base: Path, demos: int = 200) -> dict[str, Any]:
             "first_sample_tokens": pieces}  # fmt: skip
 
 
+def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One cell of the model x samples x optimizer split, in the probe's own training loop (_split.py)."""
+    import _split
+    import torch
+
+    from agentrl.models.loading import load_processor
+
+    torch.set_num_threads(1)
+    model, samples, optim = key.split(":")
+    probe_row = {**BASE, **ROWS["probe_setting"]}
+    if samples == "probe":
+        source: Any = _split.ProbeSource()
+    elif samples == "agentrl":
+        source = _split.AgentrlSource(Demos, probe_row, load_processor(base).tokenizer, EVAL_SEED0)
+    else:
+        raise SystemExit(f"--split: samples '{samples}' unknown; allowed: probe, agentrl")
+    print(f"split {key}: {args.steps} steps at batch {args.batch}", flush=True)
+    res = _split.run(model, source, optim, args.steps, args.eval_every, args.eval_seeds, args.batch)
+    source.close()
+    return {**res, "model": model, "samples": samples, "optim": optim, "threads": 1, "machine": machine(),
+            "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
+
+
 def add_verdicts(result: dict[str, Any]) -> None:
     """Each trained row against the random and best-fixed click on its env's held-out seeds: Fisher's
     exact test at p < 0.05 with the counts (agentrl.flywheel.report.beats)."""
@@ -380,12 +409,17 @@ def main() -> None:
     )
     ap.add_argument("--verdicts", action="store_true", help="each row against its env's floors (Fisher)")
     ap.add_argument("--checks", action="store_true", help="the toy's samples as the model sees them")
+    ap.add_argument("--split", default="", help="MODEL:SAMPLES:OPTIM[,...] in the probe's loop (_split.py)")
+    ap.add_argument("--tag", default="", help="suffix of the rows' names in the results (e.g. @init05)")
+    ap.add_argument("--eval-every", type=int, default=400, help="--split: steps between held-out evals")
     args = ap.parse_args()
 
     from agentrl.models.factory import init_model
 
     register_uniform_toy()
-    base = init_model("tiny", WORK / "tiny", seed=0)
+    base = WORK / "tiny"
+    if not (args.split and (base / "config.json").exists()):  # split runs go side by side: build it once
+        base = init_model("tiny", base, seed=0)
     path = Path(args.out)
     result = json.loads(path.read_text()) if path.exists() else {"benchmark": "sft_ablation", "rows": {}}
     budget = {"samples": args.steps * args.batch, "steps_at_batch": [args.steps, args.batch], "threads": 1,
@@ -404,6 +438,13 @@ def main() -> None:
         path.write_text(json.dumps(result, indent=2) + "\n")
         print({k: v for k, v in result["data_checks"].items() if k != "first_sample_tokens"})
         return
+    if args.split:
+        for key in args.split.split(","):
+            res = split_row(key, base, args)
+            result = json.loads(path.read_text()) if path.exists() else result  # others may have written
+            result.setdefault("split", {})[key] = res
+            path.write_text(json.dumps(result, indent=2) + "\n")
+        return
     if args.verdicts:
         add_verdicts(result)
         path.write_text(json.dumps(result, indent=2) + "\n")
@@ -420,7 +461,7 @@ def main() -> None:
             seconds = args.probe_seconds or result["rows"]["probe_setting"]["sft_seconds"]
             res = run_probe(seconds, [])
         else:
-            out = WORK / "sft_ablation" / f"{name}-{args.steps}"
+            out = WORK / "sft_ablation" / f"{name}{args.tag}-{args.steps}"
             batch = row["batch"] or args.batch  # a smaller batch takes more steps: the same samples in all
             steps = row["steps"] or args.steps * args.batch // batch
             res = train_row(name, row, model_variant(base, row), steps, batch, out)
@@ -431,7 +472,7 @@ def main() -> None:
         result = (
             json.loads(path.read_text()) if path.exists() else result
         )  # rows may finish elsewhere meanwhile
-        result["rows"][name] = res
+        result["rows"][name + args.tag] = res
         path.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -1,0 +1,274 @@
+"""The 2x2 split behind sft_ablation's rows: is the gap to the probe in the model, the samples or the trainer?
+
+One plain training loop (no LearnerGroup, no agent, no env in the loop: the probe's own loop) runs a
+model on a sample source with an optimizer, each chosen by name, for a number of steps at batch 32, and
+measures held-out exact copies by greedy decoding every `eval_every` steps:
+
+    model    probe      the probe's GPT (LayerNorm, GELU MLP, learned absolute positions, untied head,
+                        PyTorch's default init: N(0,1) embeddings), d 128, 4 layers, 4 heads
+             tiny       agentrl's tiny preset as built (Qwen2.5-VL text model: RMSNorm, SwiGLU, RoPE, GQA
+                        4/2, tied embeddings, init std 0.02), on the source's vocabulary
+             tiny-*     the tiny preset with one thing changed (see TINY_VARIANTS)
+    samples  probe      the probe's text (`Click on the "w" role.` + list + `Action: `), its word/integer
+                        tokenizer
+             agentrl    the toy task as agentrl's SFT sees it: uniform centres, text only, no Thought,
+                        fresh scripted-expert demos, agentrl's chat template and tokenizer
+    optim    probe      AdamW lr 1e-3, betas (0.9, 0.999), weight decay 0.01, constant, no clipping
+             probe@LR   the same at another lr
+             agentrl    agentrl's defaults: betas (0.9, 0.95), grad clip 1.0, 20 warmup steps, cosine to 0.1
+
+Exact = the greedy continuation of the prompt equals the expert's response token for token (the probe's
+"exact"; on the toy that is a click on the named button's centre).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+Sample = tuple[list[int], list[int]]  # token ids, loss mask (1 on the response)
+TINY_VARIANTS: dict[str, dict[str, Any]] = {
+    "tiny": {},
+    "tiny-untied": {"tie_word_embeddings": False},
+    "tiny-mha": {"num_key_value_heads": 4},
+    "tiny-rope1e4": {"rope_theta": 1e4},
+    "tiny-embed1": {"embed_std": 1.0},  # embeddings N(0, 1) as nn.Embedding's default (the probe's)
+    "tiny-init05": {"initializer_range": 0.05},  # about PyTorch's default Linear init at width 128
+    "tiny-init10": {"initializer_range": 0.1},
+    "tiny-init05-untied-embed1": {"initializer_range": 0.05, "tie_word_embeddings": False, "embed_std": 1.0},
+    "tiny-init05-untied-mha-rope1e4": {
+        "initializer_range": 0.05,
+        "tie_word_embeddings": False,
+        "num_key_value_heads": 4,
+        "rope_theta": 1e4,
+    },  # fmt: skip
+}
+
+# -- the probe's samples (../shared/probes/element_copy_probe.py, uniform positions) ---------------------
+WORDS = ["ok", "cancel", "submit", "yes", "no", "next", "previous", "back", "search", "login", "save", "delete", "apply", "close", "open", "edit", "send", "reset", "help", "start", "stop"]  # fmt: skip
+ROLES = ["button", "link", "checkbox", "textbox"]
+
+
+def probe_text(rng: random.Random) -> tuple[str, str]:
+    n = rng.randint(2, 6)
+    els = [(i, rng.choice(ROLES), w, rng.randint(5, 155), rng.randint(55, 205))
+           for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
+    _, role, w, x, y = els[rng.randrange(n)]
+    prompt = f'Click on the "{w}" {role}.\n' + "".join(
+        f'[{i}] {r} "{ww}" ({xx},{yy})\n' for i, r, ww, xx, yy in els
+    )
+    return prompt + "Action: ", f"click(start_box='({x},{y})')\n"
+
+
+class ProbeSource:
+    """The probe's samples and tokenizer (words, punctuation and whole integers one token each)."""
+
+    def __init__(self) -> None:
+        tokz = self.split
+        vocab = {t for s in range(5000) for part in probe_text(random.Random(s)) for t in tokz(part)}
+        self.itos = sorted(vocab | {str(i) for i in range(260)})
+        self.stoi = {c: i + 1 for i, c in enumerate(self.itos)}
+        self.vocab_size = len(self.itos) + 1
+
+    @staticmethod
+    def split(s: str) -> list[str]:
+        return re.findall(r"\d+|\w+|[^\w]", s)
+
+    def encode(self, s: str) -> list[int]:
+        return [self.stoi[t] for t in self.split(s)]
+
+    def pair(self, rng: random.Random) -> tuple[list[int], list[int]]:
+        p, a = probe_text(rng)
+        return self.encode(p), self.encode(a)
+
+    def train(self, seed: int = 1) -> Iterator[Sample]:
+        rng = random.Random(seed)
+        while True:
+            p, a = self.pair(rng)
+            yield p + a, [0] * len(p) + [1] * len(a)
+
+    def held_out(self, n: int) -> list[tuple[list[int], list[int]]]:
+        rng = random.Random(999)
+        return [self.pair(rng) for _ in range(n)]
+
+    def close(self) -> None:
+        pass
+
+
+class AgentrlSource:
+    """The uniform toy's scripted-expert samples as agentrl's SFT builds them (text only, no Thought)."""
+
+    def __init__(self, demos_cls: Any, row: dict[str, Any], tokenizer: Any, eval_seed0: int) -> None:
+        self.demos, self.eval_seed0 = demos_cls(row, tokenizer), eval_seed0
+        self.vocab_size = -(-len(tokenizer) // 64) * 64
+
+    def train(self, seed: int = 0) -> Iterator[Sample]:
+        for s in self.demos.stream(seed):
+            yield list(s.input_ids), list(s.loss_mask)
+
+    def held_out(self, n: int) -> list[tuple[list[int], list[int]]]:
+        out = []
+        for seed in range(self.eval_seed0, self.eval_seed0 + n):
+            s = self.demos.episode(self.demos.task, seed)[0]
+            k = len(s.input_ids) - s.num_trainable
+            out.append((list(s.input_ids[:k]), list(s.input_ids[k:])))
+        return out
+
+    def close(self) -> None:
+        self.demos.close()
+
+
+# -- models ------------------------------------------------------------------------------------------------
+class Block(nn.Module):
+    def __init__(self, d: int, h: int) -> None:
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.att = nn.MultiheadAttention(d, h, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        a = self.ln1(x)
+        x = x + self.att(a, a, a, attn_mask=mask, need_weights=False)[0]
+        return x + self.mlp(self.ln2(x))
+
+
+class ProbeGPT(nn.Module):
+    """The probe's model, unchanged."""
+
+    def __init__(self, vocab: int, d: int = 128, layers: int = 4, heads: int = 4, max_len: int = 512) -> None:
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(max_len, d)
+        self.blocks = nn.ModuleList(Block(d, heads) for _ in range(layers))
+        self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        t = idx.shape[1]
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        x = self.tok(idx) + self.pos(torch.arange(t))
+        for b in self.blocks:
+            x = b(x, mask)
+        return self.head(self.ln(x))
+
+
+class TinyLM(nn.Module):
+    """agentrl's tiny preset (Qwen2.5-VL) on input ids only, returning logits."""
+
+    def __init__(self, vocab: int, change: dict[str, Any]) -> None:
+        super().__init__()
+        from transformers import Qwen2_5_VLForConditionalGeneration
+
+        from agentrl.models.factory import PRESETS, model_config
+
+        change = dict(change)
+        embed_std = change.pop("embed_std", None)
+        v = -(-(vocab + 8) // 64) * 64  # room for the special ids the config names
+        names = ["<|endoftext|>", "<|im_end|>", "<|image_pad|>", "<|video_pad|>", "<|vision_start|>",
+                 "<|vision_end|>"]  # fmt: skip
+        ids = {n: v - 1 - i for i, n in enumerate(names)}
+        cfg = model_config(PRESETS["tiny"], v, ids)
+        text = cfg.get_text_config()
+        for k, val in change.items():
+            if k == "rope_theta":
+                text.rope_parameters["rope_theta"] = val
+            else:
+                setattr(text, k, val)
+                if k in ("tie_word_embeddings", "initializer_range"):
+                    setattr(cfg, k, val)
+        self.model = Qwen2_5_VLForConditionalGeneration(cfg).to(torch.float32)
+        if embed_std is not None:
+            nn.init.normal_(self.model.get_input_embeddings().weight, std=embed_std)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=idx, use_cache=False).logits
+
+
+def make_model(name: str, vocab: int) -> nn.Module:
+    torch.manual_seed(0)
+    if name == "probe":
+        return ProbeGPT(vocab)
+    if name in TINY_VARIANTS:
+        return TinyLM(vocab, TINY_VARIANTS[name])
+    raise ValueError(f"model: unknown '{name}'; allowed: probe, {', '.join(TINY_VARIANTS)}")
+
+
+def make_optim(name: str, model: nn.Module, steps: int) -> tuple[torch.optim.Optimizer, Callable[[], None]]:
+    """The optimizer and its step (with clipping and the schedule where the name has them)."""
+    params = list(model.parameters())
+    name, _, lr_text = name.partition("@")  # probe@2e-3: the probe's optimizer at another lr
+    if name == "probe":
+        opt = torch.optim.AdamW(params, lr=float(lr_text or 1e-3), weight_decay=0.01)
+        return opt, opt.step
+    if name != "agentrl":
+        raise ValueError(f"optim: unknown '{name}'; allowed: probe, agentrl")
+    from agentrl.train.schedule import warmup_cosine
+
+    opt = torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.95), weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(20, steps, 0.1))
+
+    def step() -> None:
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+
+    return opt, step
+
+
+def batch(samples: list[Sample]) -> tuple[torch.Tensor, torch.Tensor]:
+    t = max(len(ids) for ids, _ in samples)
+    x, m = torch.zeros(len(samples), t, dtype=torch.long), torch.zeros(len(samples), t)
+    for i, (ids, mask) in enumerate(samples):
+        x[i, : len(ids)], m[i, : len(ids)] = torch.tensor(ids), torch.tensor(mask, dtype=torch.float)
+    return x, m
+
+
+@torch.no_grad()
+def exact(model: nn.Module, held: list[tuple[list[int], list[int]]]) -> float:
+    """Share of held-out prompts whose greedy continuation is the expert's response, token for token."""
+    model.eval()
+    ok = 0
+    for prompt, answer in held:
+        ids = list(prompt)
+        for want in answer:
+            nxt = int(model(torch.tensor([ids]))[0, -1].argmax())
+            if nxt != want:
+                break
+            ids.append(nxt)
+        else:
+            ok += 1
+    model.train()
+    return ok / len(held)
+
+
+def run(model_name: str, source: Any, optim_name: str, steps: int, eval_every: int, eval_n: int,
+        batch_size: int = 32, log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+    model = make_model(model_name, source.vocab_size)
+    opt, opt_step = make_optim(optim_name, model, steps)
+    held, stream = source.held_out(eval_n), source.train()
+    curve, losses, t0 = [], [], time.monotonic()
+    for step in range(1, steps + 1):
+        x, m = batch([next(stream) for _ in range(batch_size)])
+        logits = model(x[:, :-1])
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
+        loss = (nll * m[:, 1:].reshape(-1)).sum() / m[:, 1:].sum()  # mean NLL over response tokens
+        opt.zero_grad()
+        loss.backward()
+        opt_step()
+        losses.append(loss.item())
+        if step % eval_every == 0 or step == steps:
+            e = exact(model, held)
+            mean = sum(losses[-eval_every:]) / len(losses[-eval_every:])
+            curve.append({"step": step, "samples": step * batch_size, "exact": e, "loss": round(mean, 4),
+                          "seconds": round(time.monotonic() - t0, 1)})  # fmt: skip
+            log(f"  {model_name}/{optim_name} step {step} loss {mean:.3f} exact {e:.2f} "
+                f"{time.monotonic() - t0:.0f}s")  # fmt: skip
+    assert math.isfinite(losses[-1])
+    return {"curve": curve, "final_exact": curve[-1]["exact"], "eval_prompts": eval_n,
+            "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
