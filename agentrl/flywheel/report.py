@@ -36,8 +36,9 @@ def points(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> list[dict
 
 def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per suite (domain): the mean success of each evaluated checkpoint over the suite's tasks, the
-    baselines' means, and three verdicts: SFT above the best fixed click, RL above the SFT checkpoint it
-    started from, RL above the best fixed click. A verdict holds only when the checkpoint is higher
+    baselines' means, and five verdicts: SFT above the random click and above the best fixed click, RL
+    above the SFT checkpoint it started from, RL above each floor (on a grid layout the best fixed click
+    can sit far below the random click: beating only the lower floor is not learning). A verdict holds only when the checkpoint is higher
     and Fisher's exact test (two-sided, on the suite's pooled episodes) gives p < 0.05: at tens of
     episodes a few points are noise. The checkpoint compared is the best of its kind (the p-value is
     therefore a little optimistic), and the comparison says which."""
@@ -60,20 +61,23 @@ def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[
                          "tasks": {t: p["success"].get(t) for t in tasks}})  # fmt: skip
         floors = {b: _mean([base[t][b] for t in tasks if t in base]) for b in BASELINES} if base else {}
         n = cfg.eval.episodes_per_task * len(tasks)  # episodes behind every row's and floor's mean
-        floor = ("best fixed click", floors.get("best_fixed_click", float("nan")))
+        fixed = ("best fixed click", floors.get("best_fixed_click", float("nan")))
+        rand = ("random click", floors.get("random_click", float("nan")))
         sft = [r for r in rows if r["checkpoint"] == "sft"]
         rl = [r for r in rows if r["checkpoint"] in ("merged", f"ppo-{domain}")]
         # each RL checkpoint with the SFT checkpoint of its iteration, where it started
         start_pairs = [(r, s) for r in rl for s in sft if s["iteration"] == r["iteration"]]
         best_gain = max(start_pairs, key=lambda rs: rs[0]["mean"] - rs[1]["mean"], default=None)
         comparisons = {
-            "sft_above_best_fixed_click": _compare(_best(sft), floor, n),
+            "sft_above_random_click": _compare(_best(sft), rand, n),
+            "sft_above_best_fixed_click": _compare(_best(sft), fixed, n),
             "rl_above_its_sft_start": _compare(
                 best_gain and best_gain[0],
                 best_gain and (f"{best_gain[1]['iteration']}/sft", best_gain[1]["mean"]),
                 n,
             ),
-            "rl_above_best_fixed_click": _compare(_best(rl), floor, n),
+            "rl_above_random_click": _compare(_best(rl), rand, n),
+            "rl_above_best_fixed_click": _compare(_best(rl), fixed, n),
         }
         verdicts = {k: c["significant"] for k, c in comparisons.items()}
         suites[domain] = {"rows": rows, "baselines": floors, "verdicts": verdicts, "comparisons": comparisons,

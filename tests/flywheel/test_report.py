@@ -43,6 +43,15 @@ def test_clear_gains_are_yes_and_losses_are_no():
     assert not any(s["verdicts"].values()) and not s["comparisons"]["sft_above_best_fixed_click"]["higher"]
 
 
+def test_each_floor_is_its_own_verdict():
+    # as on the main job's toy: far above a low best fixed click, and not significantly above random click
+    s = _suite({"sft": 11 / 60, "ppo-toy": 11 / 60}, best_fixed=1 / 60, episodes=60)
+    assert s["verdicts"]["sft_above_best_fixed_click"] and not s["verdicts"]["sft_above_random_click"]
+    assert s["comparisons"]["sft_above_random_click"]["compared"] == "0/sft 11/60 vs random click 6/60"
+    s = _suite({"sft": 0.5, "ppo-toy": 0.5}, best_fixed=0.2, episodes=60)
+    assert s["verdicts"]["sft_above_random_click"] and s["verdicts"]["rl_above_random_click"]
+
+
 def test_nothing_evaluated_is_no_verdict():
     s = _suite({"untrained": 0.0}, best_fixed=0.1)
     assert not any(s["verdicts"].values())
