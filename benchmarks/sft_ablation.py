@@ -59,6 +59,7 @@ BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", 
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
+    "fresh+text_only": {"pool": 0, "obs": "elements"},
     "uniform": {"layout": "uniform"},
     "uniform+fresh": {"layout": "uniform", "pool": 0},
     "text_only": {"obs": "elements"},
