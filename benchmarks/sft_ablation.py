@@ -388,8 +388,8 @@ def add_verdicts(result: dict[str, Any]) -> None:
     from agentrl.flywheel.report import beats
 
     for row in result["rows"].values():
-        floors = result["floors"].get(row["task"])
-        if floors is None:  # the probe: its own text task, no env
+        floors = result["floors"].get(row.get("task", ""))
+        if floors is None:  # the probe (its own text task, no env) or a row stopped before its eval
             continue
         n = row["episodes"]
         for f in ("random_click", "best_fixed_click"):
