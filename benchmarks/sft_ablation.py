@@ -382,6 +382,14 @@ def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
             "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
 
 
+def file_result(path: Path, section: str, key: str, res: dict[str, Any]) -> None:
+    """Write `res` under results[section][key], re-reading the file first: runs side by side each file
+    their own entries, and a copy read when this run started would drop theirs."""
+    result = json.loads(path.read_text()) if path.exists() else {"benchmark": "sft_ablation", "rows": {}}
+    result.setdefault(section, {})[key] = res
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def add_verdicts(result: dict[str, Any]) -> None:
     """Each trained row against the random and best-fixed click on its env's held-out seeds: Fisher's
     exact test at p < 0.05 with the counts (agentrl.flywheel.report.beats)."""
@@ -419,7 +427,8 @@ def main() -> None:
 
     register_uniform_toy()
     base = WORK / "tiny"
-    if not (args.split and (base / "config.json").exists()):  # split runs go side by side: build it once
+    # split runs read only its tokenizer and go side by side: built once, not rewritten under each other
+    if not (args.split and (base / "config.json").exists()):
         base = init_model("tiny", base, seed=0)
     path = Path(args.out)
     result = json.loads(path.read_text()) if path.exists() else {"benchmark": "sft_ablation", "rows": {}}
@@ -441,10 +450,7 @@ def main() -> None:
         return
     if args.split:
         for key in args.split.split(","):
-            res = split_row(key, base, args)
-            result = json.loads(path.read_text()) if path.exists() else result  # others may have written
-            result.setdefault("split", {})[key] = res
-            path.write_text(json.dumps(result, indent=2) + "\n")
+            file_result(path, "split", key, split_row(key, base, args))
         return
     if args.verdicts:
         add_verdicts(result)
@@ -470,11 +476,7 @@ def main() -> None:
         res.update(change=ROWS[name], budget=budget, machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"))
         print(f"row {name}: {res['successes']}/{res['episodes']} = {res['success']:.1%} "
               f"({res['sft_seconds']} s)", flush=True)  # fmt: skip
-        result = (
-            json.loads(path.read_text()) if path.exists() else result
-        )  # rows may finish elsewhere meanwhile
-        result["rows"][name + args.tag] = res
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        file_result(path, "rows", name + args.tag, res)
 
 
 if __name__ == "__main__":
