@@ -44,6 +44,8 @@ TINY_VARIANTS: dict[str, dict[str, Any]] = {
     "tiny-init05": {"initializer_range": 0.05},  # about PyTorch's default Linear init at width 128
     "tiny-init10": {"initializer_range": 0.1},
     "tiny-init05-untied-embed1": {"initializer_range": 0.05, "tie_word_embeddings": False, "embed_std": 1.0},
+    "tiny-init05-rope100": {"initializer_range": 0.05, "rope_theta": 100.0},
+    "tiny-init05-6l": {"initializer_range": 0.05, "num_hidden_layers": 6, "max_window_layers": 6},
     "tiny-init05-untied-mha-rope1e4": {
         "initializer_range": 0.05,
         "tie_word_embeddings": False,

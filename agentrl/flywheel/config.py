@@ -15,6 +15,16 @@ STAGES: tuple[Stage, ...] = ("demos", "ct", "sft", "ppo", "merge", "eval", "reje
 
 class DemoSettings(StrictModel):
     episodes_per_task: int = 600  # scripted-expert episodes per task (iteration 0 only), seeds 0..N-1
+    # env id -> episodes, in place of episodes_per_task for that task: a task's share of the SFT's samples
+    # is its share of the demonstrations (a cheap expert's task, the toy's, can have many more)
+    per_task: dict[str, int] = {}
+
+    def episodes(self, task: str) -> int:
+        return self.per_task.get(task, self.episodes_per_task)
+
+    def seeds_used(self, tasks: list[str]) -> int:
+        """Training seeds 0..N-1 the demonstrations took on some task: later stages start past them."""
+        return max((self.episodes(t) for t in tasks), default=0)
 
 
 class TrainStage(StrictModel):
@@ -90,6 +100,10 @@ class FlywheelConfig(StrictModel):
             raise ValueError(f"stages: listed twice: {self.stages}")
         if self.ct.fresh_tasks or self.ct.shift_max_frac:
             raise ValueError("ct: fresh_tasks and shift_max_frac are for the sft stage only")
+        if unknown := [t for t in self.demos.per_task if t not in self.tasks]:
+            raise ValueError(f"demos.per_task: {unknown} are not among the domains' tasks")
+        if bad := {t: n for t, n in self.demos.per_task.items() if n < 0}:
+            raise ValueError(f"demos.per_task: episodes must be >= 0, got {bad}")
         if unknown := [t for t in self.sft.fresh_tasks if t not in self.tasks]:
             raise ValueError(f"sft.fresh_tasks: {unknown} are not among the domains' tasks")
         if self.merge.weights is not None and set(self.merge.weights) != set(self.domains):

@@ -65,7 +65,13 @@ def demos(ctx: Context, it: int) -> dict[str, Any]:
     from rollout.episode import run_episode
     from rollout.local_env import LocalEnv
 
-    n = ctx.cfg.demos.episodes_per_task
+    ds, tasks = ctx.cfg.demos, ctx.cfg.tasks
+    # every (task, seed), interleaved in proportion to each task's episodes: any window of the stream mixes
+    # the tasks as the whole does
+    order = sorted(
+        ((task, seed) for task in tasks for seed in range(ds.episodes(task))),
+        key=lambda ts: ((ts[1] + 0.5) / ds.episodes(ts[0]), tasks.index(ts[0])),
+    )
     tok = load_processor(ctx.cfg.model).tokenizer
     store = TrajectoryStore(ctx.store)
     for part in store.parts(run="demos"):  # a killed earlier attempt: start over rather than double up
@@ -77,13 +83,12 @@ def demos(ctx: Context, it: int) -> dict[str, Any]:
         env = LocalEnv()
         try:
             with StoreWriter(store, "demos", 0) as w:
-                for seed in range(n):
-                    for task in ctx.cfg.tasks:  # interleaved: any window of the stream mixes the tasks
-                        t = await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), task, seed)
-                        w.add(t)
-                        successes, total = successes + int(t.success), total + 1
-                    if (seed + 1) % max(1, n // 4) == 0:
-                        ctx.log(f"demos: {seed + 1}/{n} seeds of {len(ctx.cfg.tasks)} tasks")
+                for k, (task, seed) in enumerate(order, 1):
+                    t = await run_episode(ExpertEngine(tok), env, tok, AgentConfig(), task, seed)
+                    w.add(t)
+                    successes, total = successes + int(t.success), total + 1
+                    if k % max(1, len(order) // 4) == 0:
+                        ctx.log(f"demos: {k}/{len(order)} episodes of {len(tasks)} tasks")
         finally:
             env.close()
 
@@ -95,7 +100,7 @@ def reject(ctx: Context, it: int) -> dict[str, Any]:
     """Rejection sampling with the iteration's model: K attempts per (task, training seed); the validator
     V = the env's success routes V=1 to the SFT pool and V=0 to the CT pool (both in store run "reject")."""
     rs = ctx.cfg.reject
-    first = ctx.cfg.demos.episodes_per_task + it * rs.seeds_per_task  # training seeds no one used yet
+    first = ctx.cfg.demos.seeds_used(ctx.cfg.tasks) + it * rs.seeds_per_task  # training seeds no one used yet
     episodes = [
         (task, seed) for task in ctx.cfg.tasks for seed in range(first, first + rs.seeds_per_task)
         for _ in range(rs.attempts)
@@ -188,7 +193,7 @@ def ppo(ctx: Context, it: int) -> dict[str, Any]:
             f"model={start}", f"output_dir={out}", f"store={ctx.store}", f"run=ppo-{domain}",
             f"iterations={ctx.cfg.ppo.iterations}", "eval.episodes=0",
             # training seeds past the demonstrations and every iteration's rejection sampling
-            f"pool.seed_start={ctx.cfg.demos.episodes_per_task + ctx.cfg.iterations * rs.seeds_per_task + it * 100_000}",
+            f"pool.seed_start={ctx.cfg.demos.seeds_used(ctx.cfg.tasks) + ctx.cfg.iterations * rs.seeds_per_task + it * 100_000}",
             *ctx.cfg.ppo.overrides,
         ]  # fmt: skip
         cfg = load_config(PPOConfig, ctx.cfg.ppo.config, overrides)

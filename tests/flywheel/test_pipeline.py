@@ -85,6 +85,25 @@ def test_skipped_stage_is_recorded_and_a_failed_stage_is_named_then_resumed(
     assert "| 0 | ppo | skipped |" in (tmp_path / "fw" / "report.md").read_text()
 
 
+def test_demos_per_task_sets_each_tasks_share_of_the_stream(tmp_path, tiny_model_dir):
+    target, sequence = "agentrl/toy.click-target-v0", "agentrl/toy.click-sequence-v0"
+    cfg = _cfg(
+        tmp_path, tiny_model_dir, iterations=1, stages=["demos"], domains={"toy": [target, sequence]},
+        demos={"episodes_per_task": 2, "per_task": {target: 6}},
+    )  # fmt: skip
+    pipeline.run(cfg, log=lambda m: None)
+    from agentrl.data.store import TrajectoryStore
+
+    rows = list(TrajectoryStore(tmp_path / "fw" / "store").rows())
+    assert sorted((r["env_id"], r["seed"]) for r in rows) == sorted(
+        [(target, s) for s in range(6)] + [(sequence, s) for s in range(2)]
+    )
+    # interleaved in proportion: each half of the stream holds one of the 2 sequence episodes
+    tasks = [r["env_id"] for r in rows]
+    assert tasks[:4].count(sequence) == 1 and tasks[4:].count(sequence) == 1, tasks
+    assert cfg.demos.seeds_used(cfg.tasks) == 6  # rejection sampling and PPO start past seed 5
+
+
 def test_refusals_before_the_first_stage(tmp_path, tiny_model_dir):
     with pytest.raises(ConfigError, match=r"ppo: the PPO config .* reserves .* CPUs .* this machine has 0.5"):
         pipeline.run(_cfg(tmp_path, tiny_model_dir, max_cpus=0.5), log=lambda m: None)
@@ -99,5 +118,11 @@ def test_refusals_before_the_first_stage(tmp_path, tiny_model_dir):
         ValueError, match=r"sft.fresh_tasks: \['agentrl/toy.click-sequence-v0'\] are not among"
     ):
         _cfg(tmp_path, tiny_model_dir, sft={"fresh_tasks": ["agentrl/toy.click-sequence-v0"]})
+    with pytest.raises(
+        ValueError, match=r"demos.per_task: \['agentrl/toy.click-sequence-v0'\] are not among"
+    ):
+        _cfg(tmp_path, tiny_model_dir, demos={"per_task": {"agentrl/toy.click-sequence-v0": 10}})
+    with pytest.raises(ValueError, match="demos.per_task: episodes must be >= 0"):
+        _cfg(tmp_path, tiny_model_dir, demos={"per_task": {TOY["toy"][0]: -1}})
     with pytest.raises(ValueError, match="merge.weights"):
         _cfg(tmp_path, tiny_model_dir, merge={"weights": {"other": 1.0}})
