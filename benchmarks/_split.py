@@ -6,6 +6,7 @@ measures held-out exact copies by greedy decoding every `eval_every` steps:
 
     model    probe      the probe's GPT (LayerNorm, GELU MLP, learned absolute positions, untied head,
                         PyTorch's default init: N(0,1) embeddings), d 128, 4 layers, 4 heads
+             probe-ropeB  the probe with RoPE of base B (1e6: Qwen2.5's) in place of learned positions
              tiny       agentrl's tiny preset as built (Qwen2.5-VL text model: RMSNorm, SwiGLU, RoPE, GQA
                         4/2, tied embeddings, init std 0.02), on the source's vocabulary
              tiny-*     the tiny preset with one thing changed (see TINY_VARIANTS)
@@ -45,7 +46,12 @@ TINY_VARIANTS: dict[str, dict[str, Any]] = {
     "tiny-init10": {"initializer_range": 0.1},
     "tiny-init05-untied-embed1": {"initializer_range": 0.05, "tie_word_embeddings": False, "embed_std": 1.0},
     "tiny-init05-rope100": {"initializer_range": 0.05, "rope_theta": 100.0},
-    "tiny-init05-6l": {"initializer_range": 0.05, "num_hidden_layers": 6, "max_window_layers": 6},
+    "tiny-init05-6l": {
+        "initializer_range": 0.05,
+        "num_hidden_layers": 6,
+        "max_window_layers": 6,
+        "layer_types": ["full_attention"] * 6,
+    },  # fmt: skip
     "tiny-init05-untied-mha-rope1e4": {
         "initializer_range": 0.05,
         "tie_word_embeddings": False,
@@ -142,19 +148,61 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
-class ProbeGPT(nn.Module):
-    """The probe's model, unchanged."""
+class RopeAttention(nn.Module):
+    """Causal self-attention with rotary positions (RoPE, base `theta`), as Qwen's, in place of the
+    probe's learned absolute positions."""
 
-    def __init__(self, vocab: int, d: int = 128, layers: int = 4, heads: int = 4, max_len: int = 512) -> None:
+    def __init__(self, d: int, h: int, theta: float) -> None:
         super().__init__()
-        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(max_len, d)
-        self.blocks = nn.ModuleList(Block(d, heads) for _ in range(layers))
+        self.h, self.qkv, self.out = h, nn.Linear(d, 3 * d), nn.Linear(d, d)
+        hd = d // h
+        self.register_buffer(
+            "inv_freq", 1.0 / theta ** (torch.arange(0, hd, 2).float() / hd), persistent=False
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.h, d // self.h).permute(2, 0, 3, 1, 4)
+        ang = torch.arange(t).float()[:, None] * self.inv_freq  # (t, hd/2): angle = position * frequency
+        cos, sin = ang.cos().repeat(1, 2), ang.sin().repeat(1, 2)
+
+        def rot(z: torch.Tensor) -> torch.Tensor:  # z cos + rotate_half(z) sin
+            z1, z2 = z.chunk(2, dim=-1)
+            return z * cos + torch.cat((-z2, z1), dim=-1) * sin
+
+        y = F.scaled_dot_product_attention(rot(q), rot(k), v, is_causal=True)
+        return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+class RopeBlock(Block):
+    def __init__(self, d: int, h: int, theta: float) -> None:
+        super().__init__(d, h)
+        self.att = RopeAttention(d, h, theta)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.att(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class ProbeGPT(nn.Module):
+    """The probe's model; with `rope_theta`, RoPE in every attention in place of learned positions (the one
+    change towards Qwen's positions)."""
+
+    def __init__(
+        self, vocab: int, d: int = 128, layers: int = 4, heads: int = 4, rope_theta: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = None if rope_theta else nn.Embedding(512, d)
+        self.blocks = nn.ModuleList(
+            RopeBlock(d, heads, rope_theta) if rope_theta else Block(d, heads) for _ in range(layers)
+        )
         self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         t = idx.shape[1]
         mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-        x = self.tok(idx) + self.pos(torch.arange(t))
+        x = self.tok(idx) if self.pos is None else self.tok(idx) + self.pos(torch.arange(t))
         for b in self.blocks:
             x = b(x, mask)
         return self.head(self.ln(x))
@@ -196,9 +244,11 @@ def make_model(name: str, vocab: int) -> nn.Module:
     torch.manual_seed(0)
     if name == "probe":
         return ProbeGPT(vocab)
+    if name.startswith("probe-rope"):  # probe-rope1e6: Qwen's base; probe-rope1e4 ...
+        return ProbeGPT(vocab, rope_theta=float(name.removeprefix("probe-rope")))
     if name in TINY_VARIANTS:
         return TinyLM(vocab, TINY_VARIANTS[name])
-    raise ValueError(f"model: unknown '{name}'; allowed: probe, {', '.join(TINY_VARIANTS)}")
+    raise ValueError(f"model: unknown '{name}'; allowed: probe, probe-rope<base>, {', '.join(TINY_VARIANTS)}")
 
 
 def make_optim(name: str, model: nn.Module, steps: int) -> tuple[torch.optim.Optimizer, Callable[[], None]]:

@@ -12,7 +12,7 @@ trajectory to `writer` (a StoreWriter) and `on_done` as it finishes, in completi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,14 +104,14 @@ async def play_collector(
 def greedy_success(
     policy: str | Path | EngineLike,
     tasks: Sequence[str],
-    episodes: int,
+    episodes: int | Mapping[str, int],
     seed_start: int,
     parallel: int = 2,
     max_steps: int = 5,
 ) -> dict[str, float]:
     """Greedy success rate per task (in `tasks` order) on seeds seed_start .. seed_start + episodes - 1
-    of every task (the task-major plan), played locally: the held-out score of the flywheel and the merge
-    search."""
+    of every task (the task-major plan; `episodes` per task when a mapping), played locally: the held-out
+    score of the flywheel and the merge search."""
     plan = task_major(tasks, episodes, seed_start)
     return success_by_task(asyncio.run(play_local(policy, plan, local_agent(max_steps), parallel)), tasks)
 

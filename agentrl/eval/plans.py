@@ -11,15 +11,17 @@ results cover every task. round_robin plays `episodes` in all, each on its own s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Episode = tuple[str, int]  # (env id, seed)
 Plan = list[Episode]
 
 
-def task_major(tasks: Sequence[str], episodes: int, seed_start: int) -> Plan:
-    """Seeds seed_start .. seed_start + episodes - 1 for each task, one task after the other."""
-    return [(task, seed_start + i) for task in tasks for i in range(episodes)]
+def task_major(tasks: Sequence[str], episodes: int | Mapping[str, int], seed_start: int) -> Plan:
+    """Seeds seed_start .. seed_start + episodes - 1 for each task, one task after the other; `episodes` per
+    task when a mapping."""
+    n = episodes if isinstance(episodes, Mapping) else dict.fromkeys(tasks, episodes)
+    return [(task, seed_start + i) for task in tasks for i in range(n[task])]
 
 
 def seed_major(tasks: Sequence[str], episodes: int, seed_start: int) -> Plan:

@@ -56,10 +56,16 @@ class MergeSettings(StrictModel):
 
 class EvalSettings(StrictModel):
     episodes_per_task: int = 50  # greedy episodes on held-out seeds per task and checkpoint
+    # env id -> episodes, in place of episodes_per_task for that task (a cheap env can afford the episodes
+    # a verdict needs when its floor is high: the toy's random click succeeds ~20% of the time)
+    per_task: dict[str, int] = {}
     parallel_envs: int = 2
     max_steps: int = 5  # agent steps per episode (the env's own budget may end it sooner)
     baseline_train_seeds: int = 30  # training seeds the best fixed click is searched on
     baseline_grid_step: int = 20
+
+    def episodes(self, task: str) -> int:
+        return self.per_task.get(task, self.episodes_per_task)
 
 
 class RejectSettings(StrictModel):
@@ -104,6 +110,10 @@ class FlywheelConfig(StrictModel):
             raise ValueError(f"demos.per_task: {unknown} are not among the domains' tasks")
         if bad := {t: n for t, n in self.demos.per_task.items() if n < 0}:
             raise ValueError(f"demos.per_task: episodes must be >= 0, got {bad}")
+        if unknown := [t for t in self.eval.per_task if t not in self.tasks]:
+            raise ValueError(f"eval.per_task: {unknown} are not among the domains' tasks")
+        if bad := {t: n for t, n in self.eval.per_task.items() if n < 1}:
+            raise ValueError(f"eval.per_task: episodes must be >= 1, got {bad}")
         if unknown := [t for t in self.sft.fresh_tasks if t not in self.tasks]:
             raise ValueError(f"sft.fresh_tasks: {unknown} are not among the domains' tasks")
         if self.merge.weights is not None and set(self.merge.weights) != set(self.domains):

@@ -60,9 +60,12 @@ def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[
             rows.append({"iteration": p["iteration"], "checkpoint": p["checkpoint"], "mean": _mean(rates),
                          "tasks": {t: p["success"].get(t) for t in tasks}})  # fmt: skip
         floors = {b: _mean([base[t][b] for t in tasks if t in base]) for b in BASELINES} if base else {}
-        n = cfg.eval.episodes_per_task * len(tasks)  # episodes behind every row's and floor's mean
-        fixed = ("best fixed click", floors.get("best_fixed_click", float("nan")))
-        rand = ("random click", floors.get("random_click", float("nan")))
+        n = sum(cfg.eval.episodes(t) for t in tasks)  # episodes behind every row's and floor's mean
+        for r in rows:  # the suite's pooled successes (the mean is over tasks; the test is over episodes)
+            r["successes"] = _successes(cfg, r["tasks"])
+        floor_k = {b: _successes(cfg, {t: base.get(t, {}).get(b) for t in tasks}) for b in BASELINES}
+        fixed = ("best fixed click", floor_k["best_fixed_click"])
+        rand = ("random click", floor_k["random_click"])
         sft = [r for r in rows if r["checkpoint"] == "sft"]
         rl = [r for r in rows if r["checkpoint"] in ("merged", f"ppo-{domain}")]
         # each RL checkpoint with the SFT checkpoint of its iteration, where it started
@@ -73,7 +76,7 @@ def suite_rows(cfg: FlywheelConfig, entries: dict[str, dict[str, Any]]) -> dict[
             "sft_above_best_fixed_click": _compare(_best(sft), fixed, n),
             "rl_above_its_sft_start": _compare(
                 best_gain and best_gain[0],
-                best_gain and (f"{best_gain[1]['iteration']}/sft", best_gain[1]["mean"]),
+                best_gain and (f"{best_gain[1]['iteration']}/sft", best_gain[1]["successes"]),
                 n,
             ),
             "rl_above_random_click": _compare(_best(rl), rand, n),
@@ -89,11 +92,19 @@ def _best(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(rows, key=lambda r: r["mean"], default=None)
 
 
-def _compare(row: dict[str, Any] | None, other: tuple[str, float] | None, n: int) -> dict[str, Any]:
-    """`row`'s mean against `other` (name, mean), both over `n` episodes: counts, p-value, verdict."""
-    if row is None or other is None or other[1] != other[1] or row["mean"] != row["mean"]:
+def _successes(cfg: FlywheelConfig, rates: dict[str, float | None]) -> int | None:
+    """Successful episodes behind per-task success rates (None when a task was not evaluated)."""
+    if not rates or any(r is None or r != r for r in rates.values()):
+        return None
+    return round(sum(r * cfg.eval.episodes(t) for t, r in rates.items() if r is not None))
+
+
+def _compare(row: dict[str, Any] | None, other: tuple[str, int | None] | None, n: int) -> dict[str, Any]:
+    """`row`'s successes against `other`'s (name, successes), both over `n` episodes: counts, p-value,
+    verdict."""
+    if row is None or other is None or row["successes"] is None or other[1] is None:
         return {"significant": False, "higher": False, "p_value": None, "compared": None}
-    k1, k2 = round(row["mean"] * n), round(other[1] * n)
+    k1, k2 = row["successes"], other[1]
     return {**beats(k1, n, k2, n), "episodes": n,
             "compared": f"{row['iteration']}/{row['checkpoint']} {k1}/{n} vs {other[0]} {k2}/{n}"}  # fmt: skip
 

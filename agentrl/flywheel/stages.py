@@ -274,13 +274,14 @@ def eval_(ctx: Context, it: int) -> dict[str, Any]:
     """Greedy success on held-out seeds for each of the iteration's checkpoints; the untrained start model
     and the baselines (random click, best fixed click, expert) once, in iteration 0."""
     ev = ctx.cfg.eval
-    n, tasks = ev.episodes_per_task, ctx.cfg.tasks
+    tasks = ctx.cfg.tasks
+    n = {t: ev.episodes(t) for t in tasks}
     result: dict[str, Any] = {"checkpoints": {}}
     base_file = ctx.out / "baselines.json"
     if not base_file.exists():
-        seeds = list(range(EVAL_SEED_START, EVAL_SEED_START + n))
         table = {}
         for task in tasks:
+            seeds = list(range(EVAL_SEED_START, EVAL_SEED_START + n[task]))
             table[task] = baselines(task, ev.baseline_train_seeds, seeds, ev.baseline_grid_step)
             ctx.log(f"baselines {task}: {table[task]}")
         base_file.write_text(json.dumps(table, indent=2))
@@ -294,7 +295,9 @@ def eval_(ctx: Context, it: int) -> dict[str, Any]:
     for domain, path in _ppo_models(ctx, it).items():  # a domain's specialist, on its own domain
         models[f"ppo-{domain}"] = (path, ctx.cfg.domains[domain])
     for name, (path, its_tasks) in models.items():
-        rates = greedy_success(path, its_tasks, n, EVAL_SEED_START, ev.parallel_envs, ev.max_steps)
+        rates = greedy_success(
+            path, its_tasks, {t: n[t] for t in its_tasks}, EVAL_SEED_START, ev.parallel_envs, ev.max_steps
+        )
         result["checkpoints"][name] = {"model": str(path), "success": rates}
         ctx.log(f"eval {name}: " + "  ".join(f"{t.split('/')[-1]} {r:.0%}" for t, r in rates.items()))
     return result

@@ -24,6 +24,7 @@ def test_plans_order_the_same_episodes():
     assert seed_major(["a", "b"], 2, 100) == [("a", 100), ("b", 100), ("a", 101), ("b", 101)]
     assert round_robin(["a", "b"], 3, 100) == [("a", 100), ("b", 101), ("a", 102)]
     assert round_robin(["a", "b"], 0, 100) == [] and task_major(["a"], 0, 5) == []
+    assert task_major(["a", "b"], {"a": 1, "b": 3}, 7) == [("a", 7), ("b", 7), ("b", 8), ("b", 9)]
     suite = Suite(name="s", tasks=["a", "b", "c"], episodes_per_task=4)
     assert suite.plan() == seed_major(suite.tasks, 4, suite.seed_start)
     assert sorted(suite.plan(2)) == sorted(task_major(suite.tasks, 2, suite.seed_start))

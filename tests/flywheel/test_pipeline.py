@@ -124,5 +124,7 @@ def test_refusals_before_the_first_stage(tmp_path, tiny_model_dir):
         _cfg(tmp_path, tiny_model_dir, demos={"per_task": {"agentrl/toy.click-sequence-v0": 10}})
     with pytest.raises(ValueError, match="demos.per_task: episodes must be >= 0"):
         _cfg(tmp_path, tiny_model_dir, demos={"per_task": {TOY["toy"][0]: -1}})
+    with pytest.raises(ValueError, match="eval.per_task: episodes must be >= 1"):
+        _cfg(tmp_path, tiny_model_dir, eval={"per_task": {TOY["toy"][0]: 0}})
     with pytest.raises(ValueError, match="merge.weights"):
         _cfg(tmp_path, tiny_model_dir, merge={"weights": {"other": 1.0}})

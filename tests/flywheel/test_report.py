@@ -52,6 +52,27 @@ def test_each_floor_is_its_own_verdict():
     assert s["verdicts"]["sft_above_random_click"] and s["verdicts"]["rl_above_random_click"]
 
 
+def test_per_task_episodes_pool_the_suites_successes():
+    # a two-task suite where one task plays 200 episodes and the other 40: the test is on the 240 episodes'
+    # successes, not on the mean of the two rates times 240
+    other = "agentrl/toy.click-sequence-v0"
+    cfg = FlywheelConfig(
+        domains={"toy": [TASK, other]}, eval={"episodes_per_task": 40, "per_task": {TASK: 200}}
+    )
+    base = {
+        t: {"random_click": r, "best_fixed_click": 0.0, "expert": 1.0} for t, r in ((TASK, 0.2), (other, 0.5))
+    }
+    entries = {
+        "0/eval": {
+            "iteration": 0, "stage": "eval", "status": "done",
+            "summary": {"baselines": base, "checkpoints": {"sft": {"success": {TASK: 0.3, other: 1.0}}}},
+        }
+    }  # fmt: skip
+    s = suite_rows(cfg, entries)["toy"]
+    assert s["episodes"] == 240 and s["rows"][0]["successes"] == 60 + 40
+    assert s["comparisons"]["sft_above_random_click"]["compared"] == "0/sft 100/240 vs random click 60/240"
+
+
 def test_nothing_evaluated_is_no_verdict():
     s = _suite({"untrained": 0.0}, best_fixed=0.1)
     assert not any(s["verdicts"].values())
