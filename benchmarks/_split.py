@@ -65,23 +65,38 @@ WORDS = ["ok", "cancel", "submit", "yes", "no", "next", "previous", "back", "sea
 ROLES = ["button", "link", "checkbox", "textbox"]
 
 
-def probe_text(rng: random.Random) -> tuple[str, str]:
+# the probe's text in one of three forms (what a RoPE model needs near the coordinates it copies):
+#   plain    the probe's: `[i] role "w" (x,y)` lines, the response is the click alone
+#   thought  the response first names the target, as agentrl's expert does: `Thought: I click the "w" role.`
+#   adj      each list line has the label right before its point: `[i] role w(x,y)`
+FORMATS = ("plain", "thought", "adj")
+
+
+def probe_text(rng: random.Random, form: str = "plain") -> tuple[str, str]:
     n = rng.randint(2, 6)
     els = [(i, rng.choice(ROLES), w, rng.randint(5, 155), rng.randint(55, 205))
            for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
     _, role, w, x, y = els[rng.randrange(n)]
-    prompt = f'Click on the "{w}" {role}.\n' + "".join(
-        f'[{i}] {r} "{ww}" ({xx},{yy})\n' for i, r, ww, xx, yy in els
-    )
-    return prompt + "Action: ", f"click(start_box='({x},{y})')\n"
+    line = "[{}] {} {}({},{})\n" if form == "adj" else '[{}] {} "{}" ({},{})\n'
+    prompt = f'Click on the "{w}" {role}.\n' + "".join(line.format(*e) for e in els)
+    click = f"click(start_box='({x},{y})')\n"
+    if form == "thought":
+        return prompt, f'Thought: I click the "{w}" {role}.\nAction: {click}'
+    return prompt + "Action: ", click
 
 
 class ProbeSource:
     """The probe's samples and tokenizer (words, punctuation and whole integers one token each)."""
 
-    def __init__(self) -> None:
-        tokz = self.split
-        vocab = {t for s in range(5000) for part in probe_text(random.Random(s)) for t in tokz(part)}
+    def __init__(self, form: str = "plain") -> None:
+        tokz, self.form = self.split, form
+        vocab = {
+            t
+            for s in range(5000)
+            for f in {"plain", form}  # the plain form's ids stay as they were
+            for part in probe_text(random.Random(s), f)
+            for t in tokz(part)
+        }
         self.itos = sorted(vocab | {str(i) for i in range(260)})
         self.stoi = {c: i + 1 for i, c in enumerate(self.itos)}
         self.vocab_size = len(self.itos) + 1
@@ -94,7 +109,7 @@ class ProbeSource:
         return [self.stoi[t] for t in self.split(s)]
 
     def pair(self, rng: random.Random) -> tuple[list[int], list[int]]:
-        p, a = probe_text(rng)
+        p, a = probe_text(rng, self.form)
         return self.encode(p), self.encode(a)
 
     def train(self, seed: int = 1) -> Iterator[Sample]:
@@ -112,7 +127,7 @@ class ProbeSource:
 
 
 class AgentrlSource:
-    """The uniform toy's scripted-expert samples as agentrl's SFT builds them (text only, no Thought)."""
+    """The toy's scripted-expert samples as agentrl's SFT builds them for a sft_ablation row (text only)."""
 
     def __init__(self, demos_cls: Any, row: dict[str, Any], tokenizer: Any, eval_seed0: int) -> None:
         self.demos, self.eval_seed0 = demos_cls(row, tokenizer), eval_seed0

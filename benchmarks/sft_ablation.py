@@ -359,6 +359,15 @@ def data_checks(base: Path, demos: int = 200) -> dict[str, Any]:
             "first_sample_tokens": pieces}  # fmt: skip
 
 
+# agentrl's samples in the split (text only, fresh demos): the probe_setting row, with the expert's Thought,
+# and with the Thought on the toy's own grid
+AGENTRL_SAMPLES: dict[str, dict[str, Any]] = {
+    "agentrl": {},
+    "agentrl-thought": {"thought": True},
+    "agentrl-grid-thought": {"thought": True, "layout": "grid"},
+}
+
+
 def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One cell of the model x samples x optimizer split, in the probe's own training loop (_split.py)."""
     import _split
@@ -369,12 +378,15 @@ def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(1)
     model, samples, optim = key.split(":")
     probe_row = {**BASE, **ROWS["probe_setting"]}
-    if samples == "probe":
-        source: Any = _split.ProbeSource()
-    elif samples == "agentrl":
-        source = _split.AgentrlSource(Demos, probe_row, load_processor(base).tokenizer, EVAL_SEED0)
+    allowed = ", ".join(["probe", "probe-thought", "probe-adj", *AGENTRL_SAMPLES])
+    form = samples.removeprefix("probe").removeprefix("-") or "plain"
+    if samples.startswith("probe") and form in _split.FORMATS:  # probe, probe-thought, probe-adj
+        source: Any = _split.ProbeSource(form)
+    elif samples in AGENTRL_SAMPLES:
+        row = {**probe_row, **AGENTRL_SAMPLES[samples]}
+        source = _split.AgentrlSource(Demos, row, load_processor(base).tokenizer, EVAL_SEED0)
     else:
-        raise SystemExit(f"--split: samples '{samples}' unknown; allowed: probe, agentrl")
+        raise SystemExit(f"--split: samples '{samples}' unknown; allowed: {allowed}")
     print(f"split {key}: {args.steps} steps at batch {args.batch}", flush=True)
     res = _split.run(model, source, optim, args.steps, args.eval_every, args.eval_seeds, args.batch)
     source.close()
