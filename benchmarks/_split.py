@@ -6,7 +6,8 @@ measures held-out exact copies by greedy decoding every `eval_every` steps:
 
     model    probe      the probe's GPT (LayerNorm, GELU MLP, learned absolute positions, untied head,
                         PyTorch's default init: N(0,1) embeddings), d 128, 4 layers, 4 heads
-             probe-ropeB  the probe with RoPE of base B (1e6: Qwen2.5's) in place of learned positions
+             probe-ropeB  the probe with RoPE of base B (1e6: Qwen2.5's) in place of learned positions;
+                        -rms, -swiglu: with Qwen's RMSNorm, SwiGLU MLP too (probe-rope1e6-rms-swiglu)
              tiny       agentrl's tiny preset as built (Qwen2.5-VL text model: RMSNorm, SwiGLU, RoPE, GQA
                         4/2, tied embeddings, init std 0.02), on the source's vocabulary
              tiny-*     the tiny preset with one thing changed (see TINY_VARIANTS)
@@ -45,6 +46,7 @@ TINY_VARIANTS: dict[str, dict[str, Any]] = {
     "tiny-init05": {"initializer_range": 0.05},  # about PyTorch's default Linear init at width 128
     "tiny-init10": {"initializer_range": 0.1},
     "tiny-init05-untied-embed1": {"initializer_range": 0.05, "tie_word_embeddings": False, "embed_std": 1.0},
+    "tiny-init05-mha": {"initializer_range": 0.05, "num_key_value_heads": 4},
     "tiny-init05-rope100": {"initializer_range": 0.05, "rope_theta": 100.0},
     "tiny-init05-6l": {
         "initializer_range": 0.05,
@@ -189,10 +191,29 @@ class RopeAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
+class SwiGLU(nn.Module):
+    """Qwen's MLP: down(silu(gate(x)) * up(x)), no biases."""
+
+    def __init__(self, d: int, hidden: int) -> None:
+        super().__init__()
+        self.gate, self.up = nn.Linear(d, hidden, bias=False), nn.Linear(d, hidden, bias=False)
+        self.down = nn.Linear(hidden, d, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
 class RopeBlock(Block):
-    def __init__(self, d: int, h: int, theta: float) -> None:
+    """The probe's block with RoPE; `qwen` names the parts of Qwen's block it takes too: "rms" (RMSNorm),
+    "swiglu" (SwiGLU MLP of width 3d, the tiny preset's 384 at d 128)."""
+
+    def __init__(self, d: int, h: int, theta: float, qwen: frozenset[str] = frozenset()) -> None:
         super().__init__(d, h)
         self.att = RopeAttention(d, h, theta)
+        if "rms" in qwen:
+            self.ln1, self.ln2 = nn.RMSNorm(d, eps=1e-6), nn.RMSNorm(d, eps=1e-6)
+        if "swiglu" in qwen:
+            self.mlp = SwiGLU(d, 3 * d)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x + self.att(self.ln1(x))
@@ -204,15 +225,22 @@ class ProbeGPT(nn.Module):
     change towards Qwen's positions)."""
 
     def __init__(
-        self, vocab: int, d: int = 128, layers: int = 4, heads: int = 4, rope_theta: float = 0.0
+        self,
+        vocab: int,
+        d: int = 128,
+        layers: int = 4,
+        heads: int = 4,
+        rope_theta: float = 0.0,
+        qwen: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self.tok = nn.Embedding(vocab, d)
         self.pos = None if rope_theta else nn.Embedding(512, d)
         self.blocks = nn.ModuleList(
-            RopeBlock(d, heads, rope_theta) if rope_theta else Block(d, heads) for _ in range(layers)
+            RopeBlock(d, heads, rope_theta, qwen) if rope_theta else Block(d, heads) for _ in range(layers)
         )
-        self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
+        self.ln = nn.RMSNorm(d, eps=1e-6) if "rms" in qwen else nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         t = idx.shape[1]
@@ -259,8 +287,9 @@ def make_model(name: str, vocab: int) -> nn.Module:
     torch.manual_seed(0)
     if name == "probe":
         return ProbeGPT(vocab)
-    if name.startswith("probe-rope"):  # probe-rope1e6: Qwen's base; probe-rope1e4 ...
-        return ProbeGPT(vocab, rope_theta=float(name.removeprefix("probe-rope")))
+    if name.startswith("probe-rope"):  # probe-rope1e6: Qwen's base; probe-rope1e6-rms-swiglu: + Qwen's parts
+        theta, *parts = name.removeprefix("probe-rope").split("-")
+        return ProbeGPT(vocab, rope_theta=float(theta), qwen=frozenset(parts))
     if name in TINY_VARIANTS:
         return TinyLM(vocab, TINY_VARIANTS[name])
     raise ValueError(f"model: unknown '{name}'; allowed: probe, probe-rope<base>, {', '.join(TINY_VARIANTS)}")
