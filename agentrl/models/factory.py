@@ -49,18 +49,11 @@ class Preset:
     # (0/100 exact after 64k samples); 0.05, about PyTorch's default at width 128, copies as the probe does
     # (benchmarks/results/sft_ablation.json, "split")
     init_std: float = 0.02
-    # the input embeddings' own std and a separate output layer (drawn with init_std). Tied at init_std the
-    # tiny model copies 13% of the probe's Thought samples at 1,500 steps; untied with N(0, 1) input
-    # embeddings (PyTorch's nn.Embedding default, the probe's) 62% (sft_ablation.json, "split")
-    embed_std: float | None = None  # None: init_std
-    tie_embeddings: bool = True
 
 
 PRESETS: dict[str, Preset] = {
     # ~2M parameters: trains in CPU minutes on element lists.
-    "tiny": Preset(
-        128, 384, 4, 4, 2, 128, 256, 2, 4, 2048, 4 * 28 * 28, 256 * 28 * 28, (4, 6, 6), 0.05, 1.0, False
-    ),
+    "tiny": Preset(128, 384, 4, 4, 2, 128, 256, 2, 4, 2048, 4 * 28 * 28, 256 * 28 * 28, (4, 6, 6), 0.05),
     # ~40M parameters: for GPU runs.
     "small": Preset(512, 1536, 8, 8, 4, 256, 768, 4, 4, 8192, 4 * 28 * 28, 1024 * 28 * 28, (8, 12, 12)),
 }
@@ -89,7 +82,7 @@ def model_config(preset: Preset, vocab_size: int, token_ids: dict[str, int]) -> 
         bos_token_id=token_ids["<|endoftext|>"],
         eos_token_id=token_ids["<|im_end|>"],
         pad_token_id=token_ids["<|endoftext|>"],
-        tie_word_embeddings=preset.tie_embeddings,
+        tie_word_embeddings=True,
         initializer_range=preset.init_std,
     )
     vision = dict(
@@ -111,7 +104,7 @@ def model_config(preset: Preset, vocab_size: int, token_ids: dict[str, int]) -> 
         video_token_id=token_ids["<|video_pad|>"],
         vision_start_token_id=token_ids["<|vision_start|>"],
         vision_end_token_id=token_ids["<|vision_end|>"],
-        tie_word_embeddings=preset.tie_embeddings,
+        tie_word_embeddings=True,
         initializer_range=preset.init_std,  # the language model's; the vision tower keeps HF's 0.02
     )
 
@@ -153,8 +146,6 @@ def init_model(preset_name: str, out_dir: str | Path, seed: int = 0) -> Path:
     config = model_config(preset, vocab_size, token_ids)
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config).to(torch.float32).eval()
-    if preset.embed_std is not None:
-        torch.nn.init.normal_(model.get_input_embeddings().weight, std=preset.embed_std)
     model.generation_config.eos_token_id = token_ids["<|im_end|>"]
     model.generation_config.pad_token_id = token_ids["<|endoftext|>"]
     model.generation_config.do_sample = False
