@@ -46,8 +46,9 @@ class Preset:
     mrope_section: tuple[int, int, int]  # sums to head_dim / 2
     # std of the normal init of the language model's linear and embedding weights. HF's 0.02 leaves
     # the tiny model on a loss plateau where it never learns to copy an element's centre from the list
-    # (0/100 exact after 64k samples); 0.05, about PyTorch's default at width 128, copies as the probe does
-    # (benchmarks/results/sft_ablation.json, "split")
+    # (0/100 exact after 64k samples); 0.05, about PyTorch's default at width 128, leaves it (8-13% by 48k).
+    # Untied N(0, 1) input embeddings copy far sooner on the probe's text but did worse in the main job
+    # (benchmarks/results/sft_ablation.json: "split", findings.gap_explained, main_job_with_the_embedding_fix)
     init_std: float = 0.02
 
 
