@@ -9,12 +9,15 @@ measures held-out exact copies by greedy decoding every `eval_every` steps:
              probe-ropeB  the probe with RoPE of base B (1e6: Qwen2.5's) in place of learned positions;
                         -rms, -swiglu: with Qwen's RMSNorm, SwiGLU MLP too (probe-rope1e6-rms-swiglu)
              tiny       agentrl's tiny preset as built (Qwen2.5-VL text model: RMSNorm, SwiGLU, RoPE, GQA
-                        4/2, tied embeddings, init std 0.02), on the source's vocabulary
+                        4/2, tied embeddings, init std 0.05 since the init fix), on the source's vocabulary
              tiny-*     the tiny preset with one thing changed (see TINY_VARIANTS)
     samples  probe      the probe's text (`Click on the "w" role.` + list + `Action: `), its word/integer
-                        tokenizer
+                        tokenizer; probe-thought: a Thought naming the target before the click; probe-adj:
+                        each label right before its point in the list (FORMATS)
              agentrl    the toy task as agentrl's SFT sees it: uniform centres, text only, no Thought,
-                        fresh scripted-expert demos, agentrl's chat template and tokenizer
+                        fresh scripted-expert demos, agentrl's chat template and tokenizer; agentrl-thought
+                        with the expert's Thought, agentrl-grid-thought on the toy's grid too
+                        (sft_ablation.AGENTRL_SAMPLES)
     optim    probe      AdamW lr 1e-3, betas (0.9, 0.999), weight decay 0.01, constant, no clipping
              probe@LR   the same at another lr
              agentrl    agentrl's defaults: betas (0.9, 0.95), grad clip 1.0, 20 warmup steps, cosine to 0.1
