@@ -1,4 +1,5 @@
-"""The 2x2 split behind sft_ablation's rows: is the gap to the probe in the model, the samples or the trainer?
+"""The model x samples x optimizer split behind sft_ablation's rows: is the gap to the probe in the model,
+the samples or the trainer?
 
 One plain training loop (no LearnerGroup, no agent, no env in the loop: the probe's own loop) runs a
 model on a sample source with an optimizer, each chosen by name, for a number of steps at batch 32, and

@@ -28,7 +28,8 @@ Rows are appended to benchmarks/results/sft_ablation.json as they finish (run th
     python benchmarks/sft_ablation.py --split tiny:probe:probe,probe:agentrl:probe --steps 1500
 
 runs cells of the model x samples x optimizer split in the probe's own loop (benchmarks/_split.py) and files
-each curve under "split": it is what found the tiny preset's init (std 0.02 -> 0.05) to be the gap.
+each curve under "split": it found the tiny preset's init (std 0.02 -> 0.05), RoPE without a Thought and
+the tied embeddings in the gap, and agentrl's own text still unexplained (findings.gap_explained).
 """
 
 from __future__ import annotations

@@ -13,14 +13,26 @@ Stage = Literal["demos", "ct", "sft", "ppo", "merge", "eval", "reject"]
 STAGES: tuple[Stage, ...] = ("demos", "ct", "sft", "ppo", "merge", "eval", "reject")
 
 
-class DemoSettings(StrictModel):
-    episodes_per_task: int = 600  # scripted-expert episodes per task (iteration 0 only), seeds 0..N-1
-    # env id -> episodes, in place of episodes_per_task for that task: a task's share of the SFT's samples
-    # is its share of the demonstrations (a cheap expert's task, the toy's, can have many more)
+class PerTaskEpisodes(StrictModel):
+    """A number of episodes per task, with some tasks given their own (`per_task`: env id -> episodes)."""
+
+    episodes_per_task: int
     per_task: dict[str, int] = {}
 
     def episodes(self, task: str) -> int:
         return self.per_task.get(task, self.episodes_per_task)
+
+    def check_per_task(self, field: str, tasks: list[str], minimum: int) -> None:
+        if unknown := [t for t in self.per_task if t not in tasks]:
+            raise ValueError(f"{field}.per_task: {unknown} are not among the domains' tasks")
+        if bad := {t: n for t, n in self.per_task.items() if n < minimum}:
+            raise ValueError(f"{field}.per_task: episodes must be >= {minimum}, got {bad}")
+
+
+class DemoSettings(PerTaskEpisodes):
+    episodes_per_task: int = 600  # scripted-expert episodes per task (iteration 0 only), seeds 0..N-1
+    # per_task: a task's share of the SFT's samples is its share of the demonstrations (a cheap expert's
+    # task, the toy's, can have many more)
 
     def seeds_used(self, tasks: list[str]) -> int:
         """Training seeds 0..N-1 the demonstrations took on some task: later stages start past them."""
@@ -54,18 +66,14 @@ class MergeSettings(StrictModel):
     weights: dict[str, float] | None = None  # per domain, normalised to sum to 1; None: equal weights
 
 
-class EvalSettings(StrictModel):
+class EvalSettings(PerTaskEpisodes):
     episodes_per_task: int = 50  # greedy episodes on held-out seeds per task and checkpoint
-    # env id -> episodes, in place of episodes_per_task for that task (a cheap env can afford the episodes
-    # a verdict needs when its floor is high: the toy's random click succeeds ~20% of the time)
-    per_task: dict[str, int] = {}
+    # per_task: a cheap env can afford the episodes a verdict needs when its floor is high (the toy's random
+    # click succeeds ~20% of the time)
     parallel_envs: int = 2
     max_steps: int = 5  # agent steps per episode (the env's own budget may end it sooner)
     baseline_train_seeds: int = 30  # training seeds the best fixed click is searched on
     baseline_grid_step: int = 20
-
-    def episodes(self, task: str) -> int:
-        return self.per_task.get(task, self.episodes_per_task)
 
 
 class RejectSettings(StrictModel):
@@ -106,14 +114,8 @@ class FlywheelConfig(StrictModel):
             raise ValueError(f"stages: listed twice: {self.stages}")
         if self.ct.fresh_tasks or self.ct.shift_max_frac:
             raise ValueError("ct: fresh_tasks and shift_max_frac are for the sft stage only")
-        if unknown := [t for t in self.demos.per_task if t not in self.tasks]:
-            raise ValueError(f"demos.per_task: {unknown} are not among the domains' tasks")
-        if bad := {t: n for t, n in self.demos.per_task.items() if n < 0}:
-            raise ValueError(f"demos.per_task: episodes must be >= 0, got {bad}")
-        if unknown := [t for t in self.eval.per_task if t not in self.tasks]:
-            raise ValueError(f"eval.per_task: {unknown} are not among the domains' tasks")
-        if bad := {t: n for t, n in self.eval.per_task.items() if n < 1}:
-            raise ValueError(f"eval.per_task: episodes must be >= 1, got {bad}")
+        self.demos.check_per_task("demos", self.tasks, minimum=0)
+        self.eval.check_per_task("eval", self.tasks, minimum=1)
         if unknown := [t for t in self.sft.fresh_tasks if t not in self.tasks]:
             raise ValueError(f"sft.fresh_tasks: {unknown} are not among the domains' tasks")
         if self.merge.weights is not None and set(self.merge.weights) != set(self.domains):

@@ -96,7 +96,7 @@ def _successes(cfg: FlywheelConfig, rates: dict[str, float | None]) -> int | Non
     """Successful episodes behind per-task success rates (None when a task was not evaluated)."""
     if not rates or any(r is None or r != r for r in rates.values()):
         return None
-    return round(sum(r * cfg.eval.episodes(t) for t, r in rates.items() if r is not None))
+    return round(sum(r * cfg.eval.episodes(t) for t, r in rates.items()))
 
 
 def _compare(row: dict[str, Any] | None, other: tuple[str, int | None] | None, n: int) -> dict[str, Any]:
