@@ -14,11 +14,14 @@ measures held-out exact copies by greedy decoding every `eval_every` steps:
              tiny-*     the tiny preset with one thing changed (see TINY_VARIANTS)
     samples  probe      the probe's text (`Click on the "w" role.` + list + `Action: `), its word/integer
                         tokenizer; probe-thought: a Thought naming the target before the click; probe-adj:
-                        each label right before its point in the list (FORMATS)
+                        each label right before its point in the list; probe-thought-chat/-nosys/-sys/-pad:
+                        the Thought text with agentrl's chat wrapping, or part of it, or a neutral run of
+                        tokens as long, before it; probe-thought-toy: on the toy's elements (FORMATS);
+                        FORM-mix: half the training samples without the wrapping, held out with it
              agentrl    the toy task as agentrl's SFT sees it: uniform centres, text only, no Thought,
                         fresh scripted-expert demos, agentrl's chat template and tokenizer; agentrl-thought
-                        with the expert's Thought, agentrl-grid-thought on the toy's grid too
-                        (sft_ablation.AGENTRL_SAMPLES)
+                        with the expert's Thought, agentrl-grid-thought on the toy's grid too,
+                        agentrl-thought-punct with every punctuation mark one token (sft_ablation.AGENTRL_SAMPLES)
     optim    probe      AdamW lr 1e-3, betas (0.9, 0.999), weight decay 0.01, constant, no clipping
              probe@LR   the same at another lr
              agentrl    agentrl's defaults: betas (0.9, 0.95), grad clip 1.0, 20 warmup steps, cosine to 0.1
@@ -75,18 +78,50 @@ ROLES = ["button", "link", "checkbox", "textbox"]
 #   plain    the probe's: `[i] role "w" (x,y)` lines, the response is the click alone
 #   thought  the response first names the target, as agentrl's expert does: `Thought: I click the "w" role.`
 #   adj      each list line has the label right before its point: `[i] role w(x,y)`
-FORMATS = ("plain", "thought", "adj")
+#   thought-chat  thought inside agentrl's chat template and minimal system prompt (`Instruction:`, `Elements:`)
+#   thought-nosys, thought-sys  thought-chat without its system message; the system message alone
+#   thought-pad  the probe's thought text after a constant run of one word as long as the chat's additions
+#   thought-toy   thought on the uniform toy's elements: one role (button), centres x 18..142, y 38..152
+FORMATS = (
+    "plain",
+    "thought",
+    "adj",
+    "thought-chat",
+    "thought-toy",
+    "thought-nosys",
+    "thought-sys",
+    "thought-pad",
+)
+
+
+CHAT = (
+    "<|im_start|>system\nYou are a GUI agent. Reply with Thought: ... then Action: ...<|im_end|>\n"
+    "<|im_start|>user\nInstruction: {}\n\nElements:\n{}<|im_end|>\n<|im_start|>assistant\n"
+)
 
 
 def probe_text(rng: random.Random, form: str = "plain") -> tuple[str, str]:
     n = rng.randint(2, 6)
-    els = [(i, rng.choice(ROLES), w, rng.randint(5, 155), rng.randint(55, 205))
-           for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
+    if form == "thought-toy":  # the uniform toy's elements: buttons only, centres x 18..142, y 38..152
+        els = [(i, "button", w, rng.randint(18, 142), rng.randint(38, 152))
+               for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
+    else:
+        els = [(i, rng.choice(ROLES), w, rng.randint(5, 155), rng.randint(55, 205))
+               for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
     _, role, w, x, y = els[rng.randrange(n)]
     line = "[{}] {} {}({},{})\n" if form == "adj" else '[{}] {} "{}" ({},{})\n'
-    prompt = f'Click on the "{w}" {role}.\n' + "".join(line.format(*e) for e in els)
+    listing = "".join(line.format(*e) for e in els)
+    prompt = f'Click on the "{w}" {role}.\n' + listing
     click = f"click(start_box='({x},{y})')\n"
-    if form == "thought":
+    if form == "thought-chat":  # agentrl's chat template and system prompt around the probe's text
+        prompt = CHAT.format(f'Click on the "{w}" {role}.', listing)
+    if form == "thought-nosys":  # the chat template's user and assistant turns, no system message
+        prompt = CHAT.split("<|im_end|>\n", 1)[1].format(f'Click on the "{w}" {role}.', listing)
+    if form == "thought-pad":  # a neutral word before the probe's text, as many tokens as the chat adds
+        prompt = "pad " * 35 + prompt
+    if form == "thought-sys":  # the system message before the probe's own text
+        prompt = CHAT.split("<|im_end|>\n", 1)[0] + "<|im_end|>\n" + prompt
+    if form.startswith("thought"):
         return prompt, f'Thought: I click the "{w}" {role}.\nAction: {click}'
     return prompt + "Action: ", click
 
@@ -95,11 +130,12 @@ class ProbeSource:
     """The probe's samples and tokenizer (words, punctuation and whole integers one token each)."""
 
     def __init__(self, form: str = "plain") -> None:
-        tokz, self.form = self.split, form
+        # FORM-mix: half the training samples in FORM, half in the shorter thought form; held out in FORM
+        tokz, self.form, self.mix = self.split, form.removesuffix("-mix"), form.endswith("-mix")
         vocab = {
             t
             for s in range(5000)
-            for f in {"plain", form}  # the plain form's ids stay as they were
+            for f in {"plain", self.form, "thought"}  # the plain form's ids stay as they were
             for part in probe_text(random.Random(s), f)
             for t in tokz(part)
         }
@@ -114,14 +150,14 @@ class ProbeSource:
     def encode(self, s: str) -> list[int]:
         return [self.stoi[t] for t in self.split(s)]
 
-    def pair(self, rng: random.Random) -> tuple[list[int], list[int]]:
-        p, a = probe_text(rng, self.form)
+    def pair(self, rng: random.Random, form: str = "") -> tuple[list[int], list[int]]:
+        p, a = probe_text(rng, form or self.form)
         return self.encode(p), self.encode(a)
 
     def train(self, seed: int = 1) -> Iterator[Sample]:
         rng = random.Random(seed)
         while True:
-            p, a = self.pair(rng)
+            p, a = self.pair(rng, "thought" if self.mix and rng.random() < 0.5 else self.form)
             yield p + a, [0] * len(p) + [1] * len(a)
 
     def held_out(self, n: int) -> list[tuple[list[int], list[int]]]:

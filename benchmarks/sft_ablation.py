@@ -56,7 +56,7 @@ PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
 
 BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
                             system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0,
-                            batch=None, steps=None, rope_theta=None)  # fmt: skip
+                            batch=None, steps=None, rope_theta=None, drop_system=0.0)  # fmt: skip
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
@@ -189,11 +189,15 @@ class Demos:
         return samples
 
     def stream(self, seed: int = 0) -> Iterator:
-        """`_stream`, shifted as `agentrl.train.data.sample_stream` shifts it when the row asks."""
-        from agentrl.data.augment import PointTokens, shift_sample
+        """`_stream`, shifted and without some system messages as `agentrl.train.data.sample_stream` makes it
+        when the row asks."""
+        from agentrl.data.augment import PointTokens, SystemBlock, drop_system, shift_sample
 
         points = PointTokens.of(self.tok) if self.row["shift"] else None
+        system = SystemBlock.of(self.tok)
         for n, s in enumerate(self._stream(seed)):
+            if random.Random(1_000_033 + n).random() < self.row["drop_system"]:
+                s = drop_system(s, system)
             yield shift_sample(s, points, random.Random(n), self.row["shift"]) if points else s
 
     def _stream(self, seed: int) -> Iterator:
@@ -366,7 +370,30 @@ AGENTRL_SAMPLES: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "agentrl-thought": {"thought": True},
     "agentrl-grid-thought": {"thought": True, "layout": "grid"},
+    # the tiny tokenizer with every punctuation mark one token and no space on it (the probe's split): the
+    # `(` before a coordinate is then one token in the element list and in the click
+    "agentrl-thought-punct": {"thought": True, "tokenizer": "punct"},
+    # half the training samples without their system message (TrainData.drop_system_frac); held out with it
+    "agentrl-thought-dropsys": {"thought": True, "drop_system": 0.5},
 }
+PUNCT_REGEX = r" ?[\p{L}_]+|\p{N}+|[^\s\p{L}\p{N}_]|\s*[\r\n]+|\s+(?!\S)|\s+"
+
+
+def split_tokenizer(base: Path, name: str) -> Any:
+    """The tiny model's tokenizer, or a variant of it trained the same way with another pre-tokenizer."""
+    from agentrl.models import tokenizer as tokenizer_module
+    from agentrl.models.loading import load_processor
+
+    tok = load_processor(base).tokenizer
+    if name == "bpe":
+        return tok
+    regex, tokenizer_module.PRETOKENIZE_REGEX = tokenizer_module.PRETOKENIZE_REGEX, PUNCT_REGEX
+    try:
+        variant = tokenizer_module.build_tokenizer()
+    finally:
+        tokenizer_module.PRETOKENIZE_REGEX = regex
+    variant.chat_template = tok.chat_template
+    return variant
 
 
 def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -374,18 +401,18 @@ def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     import _split
     import torch
 
-    from agentrl.models.loading import load_processor
-
     torch.set_num_threads(1)
     model, samples, optim = key.split(":")
     probe_row = {**BASE, **ROWS["probe_setting"]}
-    allowed = ", ".join(["probe", "probe-thought", "probe-adj", *AGENTRL_SAMPLES])
+    allowed = ", ".join([f"probe-{f}".removesuffix("-plain") for f in _split.FORMATS] + [*AGENTRL_SAMPLES])
     form = samples.removeprefix("probe").removeprefix("-") or "plain"
-    if samples.startswith("probe") and form in _split.FORMATS:  # probe, probe-thought, probe-adj
+    if (
+        samples.startswith("probe") and form.removesuffix("-mix") in _split.FORMATS
+    ):  # probe, probe-thought, ...
         source: Any = _split.ProbeSource(form)
     elif samples in AGENTRL_SAMPLES:
-        row = {**probe_row, **AGENTRL_SAMPLES[samples]}
-        source = _split.AgentrlSource(Demos, row, load_processor(base).tokenizer, EVAL_SEED0)
+        row = {"tokenizer": "bpe", **probe_row, **AGENTRL_SAMPLES[samples]}
+        source = _split.AgentrlSource(Demos, row, split_tokenizer(base, row["tokenizer"]), EVAL_SEED0)
     else:
         raise SystemExit(f"--split: samples '{samples}' unknown; allowed: {allowed}")
     print(f"split {key}: {args.steps} steps at batch {args.batch}", flush=True)
@@ -463,7 +490,7 @@ def main() -> None:
         return
     if args.split:
         for key in args.split.split(","):
-            file_result(path, "split", key, split_row(key, base, args))
+            file_result(path, "split", key + args.tag, split_row(key, base, args))
         return
     if args.verdicts:
         add_verdicts(result)

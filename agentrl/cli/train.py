@@ -74,7 +74,10 @@ def cmd_sft(args: argparse.Namespace) -> int:
     progress = training_progress(cfg.steps)
     task = progress.add_task("train", total=cfg.steps, stats="")
 
+    last = [0]  # the last step trained (below cfg.steps when the time budget stopped the run)
+
     def on_step(step: int, m: dict[str, float]) -> None:
+        last[0] = step
         stats = (
             f"loss {m['loss']:.3f}  tok/s {m['tokens_per_s']:.0f}  lr {m['lr']:.2e}  |g| {m['grad_norm']:.2f}"
         )
@@ -90,7 +93,8 @@ def cmd_sft(args: argparse.Namespace) -> int:
     except (CheckpointError, DataError, FreshDemosError) as e:
         raise UsageError(str(e)) from None
     console.print(
-        f"{cfg.objective.upper()} done: {cfg.steps} steps -> {final}  (TensorBoard: {Path(cfg.output_dir) / 'tb'})"
+        f"{cfg.objective.upper()} done: {last[0] or cfg.steps}/{cfg.steps} steps -> {final}  "
+        f"(TensorBoard: {Path(cfg.output_dir) / 'tb'})"
     )
     return 0
 
