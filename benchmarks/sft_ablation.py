@@ -150,6 +150,21 @@ def register_uniform_toy() -> None:
                          has_expert=True, tags=("toy",)))  # fmt: skip
 
 
+def drop_system(sample: Any, head: list[int]) -> Any:
+    """`sample` without its leading system message (`<|im_start|>system\n...<|im_end|>\n`, which opens with
+    `head`; the next message opens with `<|im_start|>` again); unchanged when it has none or a trained token
+    is in it. The agentrl-thought-dropsys row's cure (findings.chat_wrapper: it did not help)."""
+    from dataclasses import replace
+
+    ids = sample.input_ids
+    if ids[: len(head)] != head or head[0] not in ids[1:]:
+        return sample
+    end = ids.index(head[0], 1)
+    if any(sample.loss_mask[:end]):
+        return sample
+    return replace(sample, input_ids=list(ids[end:]), loss_mask=list(sample.loss_mask[end:]))
+
+
 def agent_config(row: dict[str, Any], max_steps: int = 10):
     from rollout.agent import AgentConfig
 
@@ -191,13 +206,13 @@ class Demos:
     def stream(self, seed: int = 0) -> Iterator:
         """`_stream`, shifted and without some system messages as `agentrl.train.data.sample_stream` makes it
         when the row asks."""
-        from agentrl.data.augment import PointTokens, SystemBlock, drop_system, shift_sample
+        from agentrl.data.augment import PointTokens, shift_sample
 
         points = PointTokens.of(self.tok) if self.row["shift"] else None
-        system = SystemBlock.of(self.tok)
+        head = list(self.tok.encode("<|im_start|>system\n", add_special_tokens=False))
         for n, s in enumerate(self._stream(seed)):
             if random.Random(1_000_033 + n).random() < self.row["drop_system"]:
-                s = drop_system(s, system)
+                s = drop_system(s, head)
             yield shift_sample(s, points, random.Random(n), self.row["shift"]) if points else s
 
     def _stream(self, seed: int) -> Iterator:

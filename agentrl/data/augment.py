@@ -1,5 +1,4 @@
-"""SFT augmentations: the screen shift (move the whole screen by (dx, dy), and every point in the sample with
-it) and the system dropout (a share of the samples without their system message).
+"""Screen-shift augmentation for SFT: move the whole screen by (dx, dy), and every point in the sample with it.
 
 GUI layouts sit on grids, so the element centres an SFT sample's click copies cluster on a few values, and
 a small model fitted on them answers with that marginal (the grid's usual centres) before it learns to copy
@@ -16,13 +15,6 @@ job is re-run with it.
 It works on token ids when the tokenizer gives every integer 0..1000 one token (the tiny model's does:
 `agentrl.models.vocab`) and the points are screen pixels (AgentConfig.coordinate_space "screen"); with a
 tokenizer that splits integers, `PointTokens.of` returns None and the SFT trains without the shift.
-
-The system dropout: the constant text around a task (the system message, the chat markers) delays the step
-at which a small from-scratch model learns to copy the named element's point; with ~70 constant tokens
-around the probe's text the RoPE probe copied 7% at 2,000 steps and 43% at 3,000, without them 89% at 2,000.
-Training half the samples without the wrapping gave 43% at 2,000 (sft_ablation.json, findings.chat_wrapper).
-`drop_system` removes the system message, the part of the wrapping a sample can lose and stay in the chat
-format; the model still sees it in the other samples and at inference.
 """
 
 from __future__ import annotations
@@ -112,30 +104,3 @@ def shift_sample(
     for i, x, y in zip(where, xs, ys, strict=True):
         ids[i], ids[i + 2] = points.int_ids[x + dx], points.int_ids[y + dy]
     return replace(sample, input_ids=ids, images=[shift_image(im, dx, dy) for im in sample.images])
-
-
-@dataclass(frozen=True)
-class SystemBlock:
-    """How a prompt's system message is written in token ids: `<|im_start|>system\n` opens it, and the
-    message after it opens with `<|im_start|>` again."""
-
-    head: tuple[int, ...]
-    start: int
-
-    @classmethod
-    def of(cls, tokenizer: Any) -> SystemBlock:
-        head = tuple(tokenizer.encode("<|im_start|>system\n", add_special_tokens=False))
-        return cls(head=head, start=head[0])
-
-
-def drop_system(sample: TrainSample, block: SystemBlock) -> TrainSample:
-    """`sample` without its leading system message (`<|im_start|>system\n...<|im_end|>\n`). Samples that do
-    not open with one, or whose system message holds a trained token, come back unchanged (agentrl's
-    system messages hold no image)."""
-    ids = sample.input_ids
-    if tuple(ids[: len(block.head)]) != block.head or block.start not in ids[1:]:
-        return sample
-    end = ids.index(block.start, 1)
-    if any(sample.loss_mask[:end]):
-        return sample
-    return replace(sample, input_ids=list(ids[end:]), loss_mask=list(sample.loss_mask[end:]))

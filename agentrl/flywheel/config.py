@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from agentrl.config import StrictModel
 from agentrl.train.config import BatchConfig, LearnerConfig, OptimConfig
@@ -46,11 +46,10 @@ class TrainStage(StrictModel):
     batch: BatchConfig = BatchConfig()
     shuffle_buffer: int = 20000
     time_budget_s: float | None = None  # stop training here (SFTConfig.time_budget_s); None: no limit
-    # SFT only (TrainData.fresh / shift_max_frac / drop_system_frac): tasks whose demos the scripted expert
-    # plays anew while the SFT trains (cheap experts: the toy's), the screen shift, the system dropout
+    # SFT only (TrainData.fresh / shift_max_frac): tasks whose demos the scripted expert plays anew while
+    # the SFT trains (cheap experts: the toy's), and the screen shift
     fresh_tasks: list[str] = []
-    shift_max_frac: float = Field(0.0, ge=0.0, le=1.0)
-    drop_system_frac: float = Field(0.0, ge=0.0, le=1.0)
+    shift_max_frac: float = 0.0
 
     def steps_at(self, iteration: int) -> int:
         return self.steps if iteration == 0 or self.later_steps is None else self.later_steps
@@ -113,10 +112,8 @@ class FlywheelConfig(StrictModel):
             raise ValueError("domains: every domain needs at least one env id")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError(f"stages: listed twice: {self.stages}")
-        if self.ct.fresh_tasks or self.ct.shift_max_frac or self.ct.drop_system_frac:
-            raise ValueError(
-                "ct: fresh_tasks, shift_max_frac and drop_system_frac are for the sft stage only"
-            )
+        if self.ct.fresh_tasks or self.ct.shift_max_frac:
+            raise ValueError("ct: fresh_tasks and shift_max_frac are for the sft stage only")
         self.demos.check_per_task("demos", self.tasks, minimum=0)
         self.eval.check_per_task("eval", self.tasks, minimum=1)
         if unknown := [t for t in self.sft.fresh_tasks if t not in self.tasks]:

@@ -143,7 +143,6 @@ def _train(ctx: Context, it: int, objective: str, start: Path) -> dict[str, Any]
             shuffle_buffer=stage.shuffle_buffer,
             fresh=FreshDemos(tasks=stage.fresh_tasks),
             shift_max_frac=stage.shift_max_frac,
-            drop_system_frac=stage.drop_system_frac,
         ),
         learner=ctx.cfg.learner,
         optim=stage.optim,

@@ -11,10 +11,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import Field
-
 from agentrl.config import StrictModel
-from agentrl.data.augment import PointTokens, SystemBlock, drop_system, shift_sample
+from agentrl.data.augment import PointTokens, shift_sample
 from agentrl.data.fs import StoreURL
 from agentrl.data.samples import TrainSample, ct_samples, sft_samples, shuffled
 from agentrl.data.store import Query, TrajectoryStore
@@ -37,10 +35,7 @@ class TrainData(StrictModel):
     # SFT: shift every sample's screenshots and points by a random offset of up to this fraction of the
     # screen (agentrl.data.augment: grid layouts and recycled demos otherwise teach a small model the usual
     # centres instead of copying the named one); 0: off. Needs whole-integer tokens and screen coordinates.
-    shift_max_frac: float = Field(0.0, ge=0.0, le=1.0)
-    # SFT: the share of samples trained without their system message (agentrl.data.augment.drop_system: the
-    # constant prefix delays a small model's copying); 0: off
-    drop_system_frac: float = Field(0.0, ge=0.0, le=1.0)
+    shift_max_frac: float = 0.0
     # SFT: tasks whose recorded demos are swapped, sample for sample, for demos their scripted expert plays
     # on new seeds while the SFT trains (agentrl.train.fresh): a fixed pool is memorised, not copied from
     fresh: FreshDemos = FreshDemos()
@@ -95,16 +90,12 @@ def sample_stream(
     skip: int = 0,
     points: PointTokens | None = None,
     tokenizer: Any = None,
-    system: SystemBlock | None = None,
 ) -> Iterator[TrainSample]:
     """Endless stream over epochs; `skip` samples are consumed first (resume). Raises DataError if empty.
     With `points` (SFT, `cfg.shift_max_frac` > 0) each sample is shifted, with a generator seeded by its
     position in the stream, so a resumed run sees the same samples. With `cfg.fresh.tasks` (SFT, and the
-    model's `tokenizer`) a sample of such a task is swapped for a new scripted-expert one. With `system`
-    (SFT, `cfg.drop_system_frac` > 0) that share of the samples loses its system message, drawn the same way.
-    """
+    model's `tokenizer`) a sample of such a task is swapped for a new scripted-expert one."""
     shift = points is not None and objective == "sft" and cfg.shift_max_frac > 0
-    drop = system is not None and objective == "sft" and cfg.drop_system_frac > 0
     fresh_tasks = set(cfg.fresh.tasks) if objective == "sft" and tokenizer is not None else set()
     swapped: Counter[str] = Counter()  # per fresh task, samples swapped so far (the skipped ones too)
     fresh: FreshSamples | None = None
@@ -123,8 +114,6 @@ def sample_stream(
                             fresh = FreshSamples(cfg.fresh, tokenizer, episodes_done=dict(swapped))
                         s = validate(fresh.take(s.task), image_token_id)
                 if consumed > skip:
-                    if drop and random.Random(seed * 1_000_033 + consumed).random() < cfg.drop_system_frac:
-                        s = drop_system(s, system)  # type: ignore[arg-type]
                     yield (
                         shift_sample(
                             s, points, random.Random(seed * 1_000_003 + consumed), cfg.shift_max_frac

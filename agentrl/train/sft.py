@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentrl.config import StrictModel, dump_config
-from agentrl.data.augment import PointTokens, SystemBlock
+from agentrl.data.augment import PointTokens
 from agentrl.launch import resources
 from agentrl.launch.ray_init import RayConfig, init_ray
 from agentrl.launch.resources import Demand, count_parameters
@@ -57,15 +57,6 @@ def point_tokens(cfg: SFTConfig) -> PointTokens | None:
     if points is None:
         print(f"sft: data.shift_max_frac={cfg.data.shift_max_frac} is off: '{cfg.model}' splits integers")
     return points
-
-
-def system_block(cfg: SFTConfig) -> SystemBlock | None:
-    """What the system dropout (`data.drop_system_frac`) cuts; None when it is off."""
-    if cfg.objective != "sft" or cfg.data.drop_system_frac <= 0:
-        return None
-    from agentrl.models.loading import load_processor
-
-    return SystemBlock.of(load_processor(cfg.model).tokenizer)
 
 
 def preflight(cfg: SFTConfig, resume: Path | None) -> dict[str, Any]:
@@ -117,7 +108,7 @@ def train(
         step, seen = int(state["step"]), int(state["samples_seen"])
         stream = sample_stream(
             cfg.data, cfg.objective, _image_token_id(cfg.model), cfg.learner.seed, skip=seen,
-            points=point_tokens(cfg), tokenizer=_fresh_tokenizer(cfg), system=system_block(cfg),
+            points=point_tokens(cfg), tokenizer=_fresh_tokenizer(cfg),
         )  # fmt: skip
         t0 = time.perf_counter()
         tokens = 0.0

@@ -1,5 +1,4 @@
-"""SFT's augmentations (agentrl.data.augment): every shifted sample is still a true demonstration, and the system
-dropout cuts the system message and nothing else."""
+"""SFT's screen-shift augmentation (agentrl.data.augment): every shifted sample is still a true demonstration."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from agentrl.data.augment import PointTokens, SystemBlock, drop_system, shift_image, shift_sample
+from agentrl.data.augment import PointTokens, shift_image, shift_sample
 from agentrl.train.data import TrainData, sample_stream
 
 POINT = re.compile(r"\((\d+),(\d+)\)")
@@ -76,44 +75,3 @@ def test_shifted_stream_resumes_exactly(demo_store, points, tiny_tokenizer):
         itertools.islice(sample_stream(cfg.model_copy(update={"shift_max_frac": 0.0}), "sft", image, 0), 40)
     )
     assert sum(a.input_ids != b.input_ids for a, b in zip(whole, plain, strict=True)) >= 30
-
-
-def test_drop_system_cuts_the_system_message_and_nothing_else(demo_samples, tiny_tokenizer):
-    block = SystemBlock.of(tiny_tokenizer)
-    for s in demo_samples[:8]:
-        text = tiny_tokenizer.decode(s.input_ids)
-        assert text.startswith("<|im_start|>system\n")
-        out = drop_system(s, block)
-        system = text[: text.index("<|im_start|>user")]
-        assert tiny_tokenizer.decode(out.input_ids) == text[len(system) :]
-        assert (
-            out.num_trainable == s.num_trainable
-            and out.loss_mask[-out.num_trainable :] == s.loss_mask[-s.num_trainable :]
-        )
-        assert len(out.images) == len(s.images)
-        assert drop_system(out, block) is out  # no system message left: unchanged
-
-
-def test_drop_system_never_cuts_a_trained_token(demo_samples, tiny_tokenizer):
-    s = demo_samples[0]
-    trained = type(s)(s.input_ids, [1] * len(s.input_ids), s.images, s.kind, s.source)
-    assert drop_system(trained, SystemBlock.of(tiny_tokenizer)) is trained
-
-
-def test_system_dropout_in_the_stream_takes_its_share_and_resumes(demo_store, tiny_tokenizer):
-    image = tiny_tokenizer.convert_tokens_to_ids("<|image_pad|>")
-    block = SystemBlock.of(tiny_tokenizer)
-    cfg = TrainData(store=str(demo_store), drop_system_frac=0.5)
-    whole = list(itertools.islice(sample_stream(cfg, "sft", image, 0, system=block), 60))
-    cut = sum(s.input_ids[: len(block.head)] != list(block.head) for s in whole)
-    assert 15 <= cut <= 45  # about half, drawn per sample
-    resumed = list(itertools.islice(sample_stream(cfg, "sft", image, 0, skip=40, system=block), 20))
-    assert [s.input_ids for s in resumed] == [s.input_ids for s in whole[40:]]
-    off = cfg.model_copy(update={"drop_system_frac": 0.0})
-    assert all(s.input_ids[: len(block.head)] == list(block.head) for s in itertools.islice(
-        sample_stream(off, "sft", image, 0, system=block), 60))  # fmt: skip
-
-
-def test_drop_system_frac_outside_0_1_is_refused():
-    with pytest.raises(ValueError, match="drop_system_frac"):
-        TrainData(drop_system_frac=1.5)
