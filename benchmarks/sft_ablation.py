@@ -28,8 +28,10 @@ Rows are appended to benchmarks/results/sft_ablation.json as they finish (run th
     python benchmarks/sft_ablation.py --split tiny:probe:probe,probe:agentrl:probe --steps 1500
 
 runs cells of the model x samples x optimizer split in the probe's own loop (benchmarks/_split.py) and files
-each curve under "split": it found the tiny preset's init (std 0.02 -> 0.05), RoPE without a Thought and
-the tied embeddings in the gap, and agentrl's own text still unexplained (findings.gap_explained).
+each curve under "split" (`--tag @NAME` files it as KEY@NAME): it found the tiny preset's init (std 0.02 ->
+0.05), RoPE without a Thought and the tied embeddings in the gap (findings.gap_explained), and on agentrl's own
+text the ~70 constant tokens of the chat wrapping, which delay the copying whatever their words
+(findings.chat_wrapper).
 """
 
 from __future__ import annotations
