@@ -132,10 +132,11 @@ class ProbeSource:
     def __init__(self, form: str = "plain") -> None:
         # FORM-mix: half the training samples in FORM, half in the shorter thought form; held out in FORM
         tokz, self.form, self.mix = self.split, form.removesuffix("-mix"), form.endswith("-mix")
+        forms = {"plain", self.form, "thought" if self.mix else "plain"}  # earlier rows' ids as they were
         vocab = {
             t
             for s in range(5000)
-            for f in {"plain", self.form, "thought"}  # the plain form's ids stay as they were
+            for f in forms
             for part in probe_text(random.Random(s), f)
             for t in tokz(part)
         }
