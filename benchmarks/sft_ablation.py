@@ -390,7 +390,7 @@ AGENTRL_SAMPLES: dict[str, dict[str, Any]] = {
     # the tiny tokenizer with every punctuation mark one token and no space on it (the probe's split): the
     # `(` before a coordinate is then one token in the element list and in the click
     "agentrl-thought-punct": {"thought": True, "tokenizer": "punct"},
-    # half the training samples without their system message (TrainData.drop_system_frac); held out with it
+    # half the training samples without their system message (drop_system above); held out with it
     "agentrl-thought-dropsys": {"thought": True, "drop_system": 0.5},
 }
 PUNCT_REGEX = r" ?[\p{L}_]+|\p{N}+|[^\s\p{L}\p{N}_]|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -398,17 +398,13 @@ PUNCT_REGEX = r" ?[\p{L}_]+|\p{N}+|[^\s\p{L}\p{N}_]|\s*[\r\n]+|\s+(?!\S)|\s+"
 
 def split_tokenizer(base: Path, name: str) -> Any:
     """The tiny model's tokenizer, or a variant of it trained the same way with another pre-tokenizer."""
-    from agentrl.models import tokenizer as tokenizer_module
     from agentrl.models.loading import load_processor
+    from agentrl.models.tokenizer import build_tokenizer
 
     tok = load_processor(base).tokenizer
     if name == "bpe":
         return tok
-    regex, tokenizer_module.PRETOKENIZE_REGEX = tokenizer_module.PRETOKENIZE_REGEX, PUNCT_REGEX
-    try:
-        variant = tokenizer_module.build_tokenizer()
-    finally:
-        tokenizer_module.PRETOKENIZE_REGEX = regex
+    variant = build_tokenizer(pretokenize_regex=PUNCT_REGEX)
     variant.chat_template = tok.chat_template
     return variant
 
@@ -423,9 +419,7 @@ def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     probe_row = {**BASE, **ROWS["probe_setting"]}
     allowed = ", ".join([f"probe-{f}".removesuffix("-plain") for f in _split.FORMATS] + [*AGENTRL_SAMPLES])
     form = samples.removeprefix("probe").removeprefix("-") or "plain"
-    if (
-        samples.startswith("probe") and form.removesuffix("-mix") in _split.FORMATS
-    ):  # probe, probe-thought, ...
+    if samples.startswith("probe") and form.removesuffix("-mix") in _split.FORMATS:  # probe, probe-thought...
         source: Any = _split.ProbeSource(form)
     elif samples in AGENTRL_SAMPLES:
         row = {"tokenizer": "bpe", **probe_row, **AGENTRL_SAMPLES[samples]}

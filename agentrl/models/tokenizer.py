@@ -31,15 +31,18 @@ PRETOKENIZE_REGEX = (
 )
 
 
-def train_tokenizer(vocab_size: int = 2048, seed: int = 0) -> Tokenizer:
+def train_tokenizer(
+    vocab_size: int = 2048, seed: int = 0, pretokenize_regex: str = PRETOKENIZE_REGEX
+) -> Tokenizer:
     """Train the BPE on the synthetic corpus and add the integer tokens. Deterministic for a seed.
 
     `vocab_size` counts the BPE part (bytes, merges, special tokens); the 1001 integers come on top.
+    `pretokenize_regex` splits text into the pieces merges stay inside (benchmarks try other splits).
     """
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.Split(Regex(pretokenize_regex), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
@@ -59,11 +62,14 @@ def train_tokenizer(vocab_size: int = 2048, seed: int = 0) -> Tokenizer:
 
 
 def build_tokenizer(
-    vocab_size: int = 2048, seed: int = 0, model_max_length: int = 8192
+    vocab_size: int = 2048,
+    seed: int = 0,
+    model_max_length: int = 8192,
+    pretokenize_regex: str = PRETOKENIZE_REGEX,
 ) -> PreTrainedTokenizerFast:
     """The HF tokenizer wrapping `train_tokenizer`, with Qwen2.5-VL's token names set."""
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=train_tokenizer(vocab_size, seed),
+        tokenizer_object=train_tokenizer(vocab_size, seed, pretokenize_regex),
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         model_max_length=model_max_length,
