@@ -21,7 +21,10 @@ measures held-out exact copies by greedy decoding every `eval_every` steps:
              agentrl    the toy task as agentrl's SFT sees it: uniform centres, text only, no Thought,
                         fresh scripted-expert demos, agentrl's chat template and tokenizer; agentrl-thought
                         with the expert's Thought, agentrl-grid-thought on the toy's grid too,
-                        agentrl-thought-punct with every punctuation mark one token (sft_ablation.AGENTRL_SAMPLES)
+                        agentrl-thought-punct with every punctuation mark one token; agentrl-thought-strip
+                        without any chat wrapping (system message, user/assistant markers), -stripmix half
+                        of the training samples so; SAMPLES-probetok: re-encoded in the probe's tokens
+                        (sft_ablation.AGENTRL_SAMPLES)
     optim    probe      AdamW lr 1e-3, betas (0.9, 0.999), weight decay 0.01, constant, no clipping
              probe@LR   the same at another lr
              agentrl    agentrl's defaults: betas (0.9, 0.95), grad clip 1.0, 20 warmup steps, cosine to 0.1
@@ -82,6 +85,8 @@ ROLES = ["button", "link", "checkbox", "textbox"]
 #   thought-nosys, thought-sys  thought-chat without its system message; the system message alone
 #   thought-pad  the probe's thought text after a constant run of one word as long as the chat's additions
 #   thought-toy   thought on the uniform toy's elements: one role (button), centres x 18..142, y 38..152
+#   thought-agentrl  thought-toy in agentrl's words without the chat wrapping (`Instruction: Click the "w"
+#                 button.`, `Elements:`): agentrl-thought-strip's text in the probe's tokenizer
 FORMATS = (
     "plain",
     "thought",
@@ -91,6 +96,7 @@ FORMATS = (
     "thought-nosys",
     "thought-sys",
     "thought-pad",
+    "thought-agentrl",
 )
 
 
@@ -102,7 +108,7 @@ CHAT = (
 
 def probe_text(rng: random.Random, form: str = "plain") -> tuple[str, str]:
     n = rng.randint(2, 6)
-    if form == "thought-toy":  # the uniform toy's elements: buttons only, centres x 18..142, y 38..152
+    if form in ("thought-toy", "thought-agentrl"):  # the uniform toy's: buttons, x 18..142, y 38..152
         els = [(i, "button", w, rng.randint(18, 142), rng.randint(38, 152))
                for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
     else:
@@ -121,6 +127,8 @@ def probe_text(rng: random.Random, form: str = "plain") -> tuple[str, str]:
         prompt = "pad " * 35 + prompt
     if form == "thought-sys":  # the system message before the probe's own text
         prompt = CHAT.split("<|im_end|>\n", 1)[0] + "<|im_end|>\n" + prompt
+    if form == "thought-agentrl":  # agentrl's user message without the markers around it
+        prompt = f'Instruction: Click the "{w}" {role}.\n\nElements:\n' + listing
     if form.startswith("thought"):
         return prompt, f'Thought: I click the "{w}" {role}.\nAction: {click}'
     return prompt + "Action: ", click
@@ -183,13 +191,44 @@ class AgentrlSource:
     def held_out(self, n: int) -> list[tuple[list[int], list[int]]]:
         out = []
         for seed in range(self.eval_seed0, self.eval_seed0 + n):
-            s = self.demos.episode(self.demos.task, seed)[0]
+            s = self.demos.held_out(seed)
             k = len(s.input_ids) - s.num_trainable
             out.append((list(s.input_ids[:k]), list(s.input_ids[k:])))
         return out
 
     def close(self) -> None:
         self.demos.close()
+
+
+class Retokenized:
+    """An AgentrlSource's samples as text, re-encoded with the probe's tokenizer (words, punctuation, spaces
+    and whole integers one token each): the env's samples in the probe's tokens."""
+
+    def __init__(self, source: AgentrlSource, tokenizer: Any) -> None:
+        self.source, self.tok = source, tokenizer
+        seen = {t for p, a in source.held_out(300) for t in self._split(p) + self._split(a)}
+        self.itos = sorted(seen | {str(i) for i in range(260)} | set(WORDS))
+        self.stoi = {c: i + 1 for i, c in enumerate(self.itos)}
+        self.vocab_size = len(self.itos) + 1
+        self.source.eval_seed0 += 300  # the vocabulary's prompts are not the held-out ones
+
+    def _split(self, ids: list[int]) -> list[str]:
+        return ProbeSource.split(self.tok.decode(ids))
+
+    def _enc(self, ids: list[int]) -> list[int]:
+        return [self.stoi[t] for t in self._split(ids)]
+
+    def train(self, seed: int = 0) -> Iterator[Sample]:
+        for ids, mask in self.source.train(seed):
+            k = mask.index(1)
+            p, a = self._enc(ids[:k]), self._enc(ids[k:])
+            yield p + a, [0] * len(p) + [1] * len(a)
+
+    def held_out(self, n: int) -> list[tuple[list[int], list[int]]]:
+        return [(self._enc(p), self._enc(a)) for p, a in self.source.held_out(n)]
+
+    def close(self) -> None:
+        self.source.close()
 
 
 # -- models ------------------------------------------------------------------------------------------------
@@ -385,10 +424,12 @@ def exact(model: nn.Module, held: list[tuple[list[int], list[int]]]) -> float:
 
 
 def run(model_name: str, source: Any, optim_name: str, steps: int, eval_every: int, eval_n: int,
-        batch_size: int = 32, log: Callable[[str], None] = print) -> dict[str, Any]:  # fmt: skip
+        batch_size: int = 32, log: Callable[[str], None] = print, seed: int | None = None) -> dict[str, Any]:  # fmt: skip
+    if seed is not None:  # rows before 2026-12-07 16:50 ran unseeded: each from its own random init
+        torch.manual_seed(seed)
     model = make_model(model_name, source.vocab_size)
     opt, opt_step = make_optim(optim_name, model, steps)
-    held, stream = source.held_out(eval_n), source.train()
+    held, stream = source.held_out(eval_n), source.train(*(() if seed is None else (seed + 1,)))
     curve, losses, t0 = [], [], time.monotonic()
     for step in range(1, steps + 1):
         x, m = batch([next(stream) for _ in range(batch_size)])
@@ -407,5 +448,5 @@ def run(model_name: str, source: Any, optim_name: str, steps: int, eval_every: i
             log(f"  {model_name}/{optim_name} step {step} loss {mean:.3f} exact {e:.2f} "
                 f"{time.monotonic() - t0:.0f}s")  # fmt: skip
     assert math.isfinite(losses[-1])
-    return {"curve": curve, "final_exact": curve[-1]["exact"], "eval_prompts": eval_n,
+    return {"curve": curve, "final_exact": curve[-1]["exact"], "eval_prompts": eval_n, "seed": seed,
             "params": sum(p.numel() for p in model.parameters())}  # fmt: skip

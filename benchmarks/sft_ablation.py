@@ -58,7 +58,8 @@ PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
 
 BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
                             system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0,
-                            batch=None, steps=None, rope_theta=None, drop_system=0.0)  # fmt: skip
+                            batch=None, steps=None, rope_theta=None, drop_system=0.0,
+            strip_chat=0.0)  # fmt: skip
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
@@ -167,6 +168,22 @@ def drop_system(sample: Any, head: list[int]) -> Any:
     return replace(sample, input_ids=list(ids[end:]), loss_mask=list(sample.loss_mask[end:]))
 
 
+def strip_chat(sample: Any, head: list[int], markers: list[list[int]]) -> Any:
+    """`sample` without any of the chat wrapping: its system message (drop_system) and the user/assistant
+    markers (`<|im_start|>user\n`, `<|im_end|>\n<|im_start|>assistant\n`) before the response; what is
+    left is the observation's own text (`Instruction:`, the image, `Elements:`) and the response. The
+    agentrl-thought-stripmix row: the probe-thought-chat-mix cure on agentrl's samples."""
+    from dataclasses import replace
+
+    s = drop_system(sample, head)
+    ids, mask = list(s.input_ids), list(s.loss_mask)
+    for m in markers:
+        for i in range(len(ids) - len(m), -1, -1):
+            if ids[i : i + len(m)] == m and not any(mask[i : i + len(m)]):
+                del ids[i : i + len(m)], mask[i : i + len(m)]
+    return replace(s, input_ids=ids, loss_mask=mask)
+
+
 def agent_config(row: dict[str, Any], max_steps: int = 10):
     from rollout.agent import AgentConfig
 
@@ -211,11 +228,24 @@ class Demos:
         from agentrl.data.augment import PointTokens, shift_sample
 
         points = PointTokens.of(self.tok) if self.row["shift"] else None
-        head = list(self.tok.encode("<|im_start|>system\n", add_special_tokens=False))
+        head, markers = self._wrapping()
         for n, s in enumerate(self._stream(seed)):
             if random.Random(1_000_033 + n).random() < self.row["drop_system"]:
                 s = drop_system(s, head)
+            if random.Random(2_000_033 + n).random() < self.row["strip_chat"]:
+                s = strip_chat(s, head, markers)
             yield shift_sample(s, points, random.Random(n), self.row["shift"]) if points else s
+
+    def _wrapping(self) -> tuple[list[int], list[list[int]]]:
+        enc = lambda t: list(self.tok.encode(t, add_special_tokens=False))  # noqa: E731
+        markers = [enc("<|im_end|>\n<|im_start|>assistant\n"), enc("<|im_start|>user\n")]
+        return enc("<|im_start|>system\n"), markers
+
+    def held_out(self, seed: int) -> Any:
+        """The first turn's sample of held-out `seed`, without its chat wrapping when every training sample
+        goes without it (strip_chat 1)."""
+        s = self.episode(self.task, seed)[0]
+        return strip_chat(s, *self._wrapping()) if self.row["strip_chat"] >= 1 else s
 
     def _stream(self, seed: int) -> Iterator:
         """Endless samples: a fixed pool of `pool` demos per task reshuffled every epoch, or fresh ones."""
@@ -392,6 +422,10 @@ AGENTRL_SAMPLES: dict[str, dict[str, Any]] = {
     "agentrl-thought-punct": {"thought": True, "tokenizer": "punct"},
     # half the training samples without their system message (drop_system above); held out with it
     "agentrl-thought-dropsys": {"thought": True, "drop_system": 0.5},
+    # without any chat wrapping (strip_chat above): every training sample, or half of them; held out with it
+    "agentrl-thought-strip": {"thought": True, "strip_chat": 1.0},
+    "agentrl-thought-stripmix": {"thought": True, "strip_chat": 0.5},
+    "agentrl-thought-strip-punct": {"thought": True, "strip_chat": 1.0, "tokenizer": "punct"},
 }
 PUNCT_REGEX = r" ?[\p{L}_]+|\p{N}+|[^\s\p{L}\p{N}_]|\s*[\r\n]+|\s+(?!\S)|\s+"
 
@@ -421,13 +455,17 @@ def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     form = samples.removeprefix("probe").removeprefix("-") or "plain"
     if samples.startswith("probe") and form.removesuffix("-mix") in _split.FORMATS:  # probe, probe-thought...
         source: Any = _split.ProbeSource(form)
-    elif samples in AGENTRL_SAMPLES:
-        row = {"tokenizer": "bpe", **probe_row, **AGENTRL_SAMPLES[samples]}
-        source = _split.AgentrlSource(Demos, row, split_tokenizer(base, row["tokenizer"]), EVAL_SEED0)
+    elif samples.removesuffix("-probetok") in AGENTRL_SAMPLES:  # -probetok: in the probe's tokens
+        row = {"tokenizer": "bpe", **probe_row, **AGENTRL_SAMPLES[samples.removesuffix("-probetok")]}
+        tok = split_tokenizer(base, row["tokenizer"])
+        source = _split.AgentrlSource(Demos, row, tok, EVAL_SEED0)
+        if samples.endswith("-probetok"):
+            source = _split.Retokenized(source, tok)
     else:
         raise SystemExit(f"--split: samples '{samples}' unknown; allowed: {allowed}")
     print(f"split {key}: {args.steps} steps at batch {args.batch}", flush=True)
-    res = _split.run(model, source, optim, args.steps, args.eval_every, args.eval_seeds, args.batch)
+    res = _split.run(model, source, optim, args.steps, args.eval_every, args.eval_seeds, args.batch,
+                     seed=args.seed)  # fmt: skip
     source.close()
     return {**res, "model": model, "samples": samples, "optim": optim, "threads": 1, "machine": machine(),
             "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
@@ -472,6 +510,8 @@ def main() -> None:
     ap.add_argument("--split", default="", help="MODEL:SAMPLES:OPTIM[,...] in the probe's loop (_split.py)")
     ap.add_argument("--tag", default="", help="suffix of the rows' names in the results (e.g. @init05)")
     ap.add_argument("--eval-every", type=int, default=400, help="--split: steps between held-out evals")
+    ap.add_argument("--seed", type=int, default=None, help="--split: torch's seed for the init (and the "
+                    "samples' seed + 1); unset: unseeded, as the rows before it ran")  # fmt: skip
     args = ap.parse_args()
 
     from agentrl.models.factory import init_model
