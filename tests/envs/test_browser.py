@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,13 +172,12 @@ def test_network_allows_loopback_and_task_files_only(server: _Server, site: Path
     env.close()
 
 
+@pytest.mark.timeout(120)  # a hang guard, not a speed check: the error names the timeout that fired
 def test_page_that_never_becomes_ready_fails_reset_within_its_timeout(site: Path):
     env = BrowserEnv(url=(site / "page.html").as_uri(), width=100, height=100, ready_js="false",
                      page_timeout_s=0.5)  # fmt: skip
-    t0 = time.monotonic()
-    with pytest.raises(PageNotReady, match="stayed false"):
+    with pytest.raises(PageNotReady, match=r"after 0\.5 s: `false` stayed false"):
         env.reset(seed=0)
-    assert time.monotonic() - t0 < 5
     env.close()
 
 
