@@ -429,7 +429,8 @@ def run(model_name: str, source: Any, optim_name: str, steps: int, eval_every: i
         torch.manual_seed(seed)
     model = make_model(model_name, source.vocab_size)
     opt, opt_step = make_optim(optim_name, model, steps)
-    held, stream = source.held_out(eval_n), source.train(*(() if seed is None else (seed + 1,)))
+    held = source.held_out(eval_n)
+    stream = source.train() if seed is None else source.train(seed + 1)
     curve, losses, t0 = [], [], time.monotonic()
     for step in range(1, steps + 1):
         x, m = batch([next(stream) for _ in range(batch_size)])

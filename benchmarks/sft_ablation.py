@@ -29,9 +29,9 @@ Rows are appended to benchmarks/results/sft_ablation.json as they finish (run th
 
 runs cells of the model x samples x optimizer split in the probe's own loop (benchmarks/_split.py) and files
 each curve under "split" (`--tag @NAME` files it as KEY@NAME): it found the tiny preset's init (std 0.02 ->
-0.05), RoPE without a Thought and the tied embeddings in the gap (findings.gap_explained), and on agentrl's own
-text the ~70 constant tokens of the chat wrapping, which delay the copying whatever their words
-(findings.chat_wrapper).
+0.05), RoPE without a Thought and the tied embeddings in the gap (findings.gap_explained); the chat wrapping
+delays the probe's copying (findings.chat_wrapper) but taking it off agentrl's own samples does not bring it
+(findings.wrapping_on_agentrl_text). `--seed N` seeds a split row's init and samples (earlier rows: unseeded).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
 BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
                             system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0,
                             batch=None, steps=None, rope_theta=None, drop_system=0.0,
-            strip_chat=0.0)  # fmt: skip
+                            strip_chat=0.0)  # fmt: skip
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
@@ -202,6 +202,12 @@ class Demos:
         self.engine = ExpertEngine(tokenizer)
         self.env = LocalEnv()
         self.loop = asyncio.new_event_loop()
+        # the chat wrapping in token ids: the system message's opening, the user/assistant markers
+        self.head = self._ids("<|im_start|>system\n")
+        self.markers = [self._ids("<|im_end|>\n<|im_start|>assistant\n"), self._ids("<|im_start|>user\n")]
+
+    def _ids(self, text: str) -> list[int]:
+        return list(self.tok.encode(text, add_special_tokens=False))
 
     def episode(self, task: str, seed: int) -> list:
         from agentrl.data.samples import sft_samples
@@ -223,29 +229,23 @@ class Demos:
         return samples
 
     def stream(self, seed: int = 0) -> Iterator:
-        """`_stream`, shifted and without some system messages as `agentrl.train.data.sample_stream` makes it
-        when the row asks."""
+        """`_stream`, shifted as `agentrl.train.data.sample_stream` makes it, and without some system messages
+        or chat wrapping, when the row asks."""
         from agentrl.data.augment import PointTokens, shift_sample
 
         points = PointTokens.of(self.tok) if self.row["shift"] else None
-        head, markers = self._wrapping()
         for n, s in enumerate(self._stream(seed)):
             if random.Random(1_000_033 + n).random() < self.row["drop_system"]:
-                s = drop_system(s, head)
+                s = drop_system(s, self.head)
             if random.Random(2_000_033 + n).random() < self.row["strip_chat"]:
-                s = strip_chat(s, head, markers)
+                s = strip_chat(s, self.head, self.markers)
             yield shift_sample(s, points, random.Random(n), self.row["shift"]) if points else s
-
-    def _wrapping(self) -> tuple[list[int], list[list[int]]]:
-        enc = lambda t: list(self.tok.encode(t, add_special_tokens=False))  # noqa: E731
-        markers = [enc("<|im_end|>\n<|im_start|>assistant\n"), enc("<|im_start|>user\n")]
-        return enc("<|im_start|>system\n"), markers
 
     def held_out(self, seed: int) -> Any:
         """The first turn's sample of held-out `seed`, without its chat wrapping when every training sample
         goes without it (strip_chat 1)."""
         s = self.episode(self.task, seed)[0]
-        return strip_chat(s, *self._wrapping()) if self.row["strip_chat"] >= 1 else s
+        return strip_chat(s, self.head, self.markers) if self.row["strip_chat"] >= 1 else s
 
     def _stream(self, seed: int) -> Iterator:
         """Endless samples: a fixed pool of `pool` demos per task reshuffled every epoch, or fresh ones."""
@@ -452,6 +452,7 @@ def split_row(key: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     model, samples, optim = key.split(":")
     probe_row = {**BASE, **ROWS["probe_setting"]}
     allowed = ", ".join([f"probe-{f}".removesuffix("-plain") for f in _split.FORMATS] + [*AGENTRL_SAMPLES])
+    allowed += " (probe forms may end in -mix, agentrl ones in -probetok)"
     form = samples.removeprefix("probe").removeprefix("-") or "plain"
     if samples.startswith("probe") and form.removesuffix("-mix") in _split.FORMATS:  # probe, probe-thought...
         source: Any = _split.ProbeSource(form)
