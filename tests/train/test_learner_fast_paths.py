@@ -113,7 +113,7 @@ def _keys(sample):
     return [image_key(im) for im in sample.images]
 
 
-def test_bf16_parameters_with_fp32_masterweights(tiny_model_dir, demo_samples, tmp_path):
+def test_bf16_parameters_with_fp32_master_weights(tiny_model_dir, demo_samples, tmp_path):
     batch = demo_samples[:8]
     g = _group(tiny_model_dir, precision="bf16")
     worker = g.workers[0]
