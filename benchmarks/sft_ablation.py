@@ -31,7 +31,9 @@ runs cells of the model x samples x optimizer split in the probe's own loop (ben
 each curve under "split" (`--tag @NAME` files it as KEY@NAME): it found the tiny preset's init (std 0.02 ->
 0.05), RoPE without a Thought and the tied embeddings in the gap (findings.gap_explained); the chat wrapping
 delays the probe's copying (findings.chat_wrapper) but taking it off agentrl's own samples does not bring it
-(findings.wrapping_on_agentrl_text). `--seed N` seeds a split row's init and samples (earlier rows: unseeded).
+(findings.wrapping_on_agentrl_text); agentrl's `Instruction:`/`Elements:` headers in the probe's text stop its
+copying by 2,000 steps in all three runs (findings.header_tokens_seeded). `--seed N` seeds a split row's init
+and samples (earlier rows: unseeded).
 """
 
 from __future__ import annotations
