@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 
 import pytest
 
@@ -84,3 +86,15 @@ def test_each_episode_gets_its_own_bus_and_apps(mousepad):
     assert d.bus_address != bus and d.apps["mousepad"].pid != app_pid
     for gone in (pid, app_pid):
         assert not group_alive(gone)
+
+
+def test_file_manager_shows_every_start_file_at_one_fixed_time():
+    """The list view's Modified column: start files written at reset showed the clock's minute, so a seed's
+    first screen changed from one minute to the next (seen as a determinism failure under load)."""
+    env = envs.make(env_id("pcmanfm.copy"), text_mode="elements")
+    _, info = env.reset(seed=0)
+    env.close()
+    texts = [e.get("text") or e.get("name") or "" for e in info["elements"]]
+    stamps = [t for t in texts if re.fullmatch(r"\d\d/\d\d/\d\d \d\d:\d\d", t)]
+    assert len(stamps) >= 3 and len(set(stamps)) == 1, texts
+    assert not stamps[0].startswith(time.strftime("%m/%d/%y")), stamps[0]

@@ -7,6 +7,7 @@ the episode HOME); `place` is the window's box in screen fractions, given to the
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,3 +91,13 @@ def wm_config(apps: list[AppLaunch], screen: tuple[int, int]) -> str:
         "<mouse></mouse>"  # no bindings: openbox's grab swallowed XTEST clicks; the env focuses (desktop.py)
         f"<applications>{''.join(rules)}</applications></openbox_config>"
     )
+
+
+START_TIME = 1_767_268_800  # 2026-01-01 12:00 UTC: every start file's mtime and atime
+
+
+def pin_times(home: Path) -> None:
+    """Give HOME and everything in it one fixed time: the file manager's list view shows each file's
+    Modified time, so files written at reset made a seed's first screen depend on the minute it started."""
+    for path in [home, *home.rglob("*")]:
+        os.utime(path, (START_TIME, START_TIME), follow_symlinks=False)

@@ -33,7 +33,7 @@ from envs.core.elements import Element
 from envs.core.gui_env import EnvFault, GUIEnv
 from envs.desktop import shell
 from envs.desktop.real import confine
-from envs.desktop.real.apps import write_app_config
+from envs.desktop.real.apps import pin_times, write_app_config
 from envs.desktop.real.desktop import RealDesktop
 from envs.desktop.real.tasks import get_task
 from envs.desktop.real.tasks.base import Episode, StartFileError
@@ -79,6 +79,7 @@ class RealDesktopEnv(GUIEnv):
             self.episode = self.task.setup(random.Random(seed), home)
             try:
                 write_app_config(home)
+                pin_times(home)
             except OSError as e:
                 raise StartFileError(f"reset: cannot write start file {e.filename}: {e.strerror}") from e
             try:
