@@ -32,8 +32,9 @@ each curve under "split" (`--tag @NAME` files it as KEY@NAME): it found the tiny
 0.05), RoPE without a Thought and the tied embeddings in the gap (findings.gap_explained); the chat wrapping
 delays the probe's copying (findings.chat_wrapper) but taking it off agentrl's own samples does not bring it
 (findings.wrapping_on_agentrl_text); agentrl's `Instruction:`/`Elements:` headers in the probe's text stop its
-copying by 2,000 steps in all three runs (findings.header_tokens_seeded). `--seed N` seeds a split row's init
-and samples (earlier rows: unseeded).
+copying by 2,000 steps in all three runs (findings.header_tokens_seeded), but agentrl's own samples without
+them and without the wrapping do not copy either (findings.headers_on_agentrl_samples). `--seed N` seeds a
+split row's init and samples (earlier rows: unseeded).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ PROBE = ROOT.parent / "shared" / "probes" / "element_copy_probe.py"
 BASE: dict[str, Any] = dict(pool=800, layout="grid", obs="screenshot+elements", thought=True,
                             system="minimal", schedule="cosine", lr=1e-3, mix=[], shift=0.0,
                             batch=None, steps=None, rope_theta=None, drop_system=0.0,
-                            strip_chat=0.0)  # fmt: skip
+                            strip_chat=0.0, strip_heads=False)  # fmt: skip
 ROWS: dict[str, dict[str, Any]] = {
     "agentrl": {},
     "fresh": {"pool": 0},
@@ -207,6 +208,8 @@ class Demos:
         # the chat wrapping in token ids: the system message's opening, the user/assistant markers
         self.head = self._ids("<|im_start|>system\n")
         self.markers = [self._ids("<|im_end|>\n<|im_start|>assistant\n"), self._ids("<|im_start|>user\n")]
+        if row["strip_heads"]:  # the observation's headers go with the wrapping: `Instruction:`, `Elements:`
+            self.markers += [self._ids("Instruction:"), self._ids("\nElements:\n")]
 
     def _ids(self, text: str) -> list[int]:
         return list(self.tok.encode(text, add_special_tokens=False))
@@ -428,6 +431,9 @@ AGENTRL_SAMPLES: dict[str, dict[str, Any]] = {
     "agentrl-thought-strip": {"thought": True, "strip_chat": 1.0},
     "agentrl-thought-stripmix": {"thought": True, "strip_chat": 0.5},
     "agentrl-thought-strip-punct": {"thought": True, "strip_chat": 1.0, "tokenizer": "punct"},
+    # without the chat wrapping and without the `Instruction:`/`Elements:` headers (findings.header_tokens_seeded
+    # on agentrl's own samples): the instruction sentence, then the element list, then the response
+    "agentrl-thought-nohead": {"thought": True, "strip_chat": 1.0, "strip_heads": True},
 }
 PUNCT_REGEX = r" ?[\p{L}_]+|\p{N}+|[^\s\p{L}\p{N}_]|\s*[\r\n]+|\s+(?!\S)|\s+"
 
