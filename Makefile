@@ -14,16 +14,11 @@ setup:
 run: setup
 	@bash scripts/run_main.sh
 
-# Two pytest workers (pytest-xdist), each file whole on one worker (its module fixtures: a browser, a Ray head):
-# much of the suite waits on browsers, X servers and Ray, so two workers fit two cores. TEST_WORKERS=0: serial.
-TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
-
 test: setup
-	@$(PYTEST) --durations=15 tests
+	@$(BIN)/python -m pytest -q --durations=15 tests
 
 test-fast: setup
-	@$(PYTEST) -m "not slow" tests
+	@$(BIN)/python -m pytest -q -m "not slow" tests
 
 lint: setup
 	@$(BIN)/ruff check agentrl envs rollout tests benchmarks
