@@ -70,6 +70,9 @@ class Collector:
         self._env_kwargs = kwargs
         self.workers = [self._new_worker() for _ in range(cfg.env_workers)]
         self._generation = [0] * cfg.env_workers
+        # why each worker generation was killed (worker, generation) -> reason: an episode on another slot of
+        # that worker then sees "actor died", and is recorded with the cause rather than that symptom
+        self._killed_for: dict[tuple[int, int], str] = {}
         self._slots: asyncio.Queue[tuple[int, int]] | None = None
         # env ids each slot's worker holds an env for, least recently used first (a mirror of EnvWorker's)
         self._held: dict[tuple[int, int], list[str]] = {}
@@ -109,6 +112,7 @@ class Collector:
         if self._generation[w] != generation:  # another episode of this worker restarted it already
             return
         log.warning("restarting env worker %d: %s", w, why)
+        self._killed_for[(w, generation)] = why
         ray.kill(self.workers[w], no_restart=True)
         self.workers[w] = self._new_worker()
         for s in range(self.cfg.envs_per_worker):
@@ -143,7 +147,8 @@ class Collector:
                     self._overrun_s,
                 )
             except ray.exceptions.RayActorError as e:
-                last = f"env worker died: {str(e).splitlines()[0][:200]}"
+                died = f"env worker died: {str(e).splitlines()[0][:200]}"
+                last = self._killed_for.get((w, generation), died)  # killed by us for another slot's fault
                 self._restart(w, generation, last)
             except EnvWorkerHung as e:
                 last = str(e)
