@@ -15,7 +15,7 @@ run: setup
 	@bash scripts/run_main.sh
 
 test: setup
-	@$(BIN)/python -m pytest -q --durations=15 tests
+	@$(BIN)/python -m pytest -q --durations=40 tests
 
 test-fast: setup
 	@$(BIN)/python -m pytest -q -m "not slow" tests

@@ -87,6 +87,10 @@ ROLES = ["button", "link", "checkbox", "textbox"]
 #   thought-toy   thought on the uniform toy's elements: one role (button), centres x 18..142, y 38..152
 #   thought-agentrl  thought-toy in agentrl's words without the chat wrapping (`Instruction: Click the "w"
 #                 button.`, `Elements:`): agentrl-thought-strip's text in the probe's tokenizer
+#   thought-toy-nohead  thought-toy in agentrl-thought-nohead's words: a leading space, `Click the` (not `Click on
+#                 the`), `<|im_end|>` for the final newline: agentrl-thought-nohead-probetok's text, but the
+#                 probe's generator for the elements; thought-toy-imend: only `<|im_end|>` for the final newline;
+#                 thought-toy-clickthe: only ` Click the` (a leading space, no `on`)
 FORMATS = (
     "plain",
     "thought",
@@ -97,6 +101,9 @@ FORMATS = (
     "thought-sys",
     "thought-pad",
     "thought-agentrl",
+    "thought-toy-nohead",
+    "thought-toy-imend",
+    "thought-toy-clickthe",
 )
 
 
@@ -108,7 +115,8 @@ CHAT = (
 
 def probe_text(rng: random.Random, form: str = "plain") -> tuple[str, str]:
     n = rng.randint(2, 6)
-    if form in ("thought-toy", "thought-agentrl"):  # the uniform toy's: buttons, x 18..142, y 38..152
+    # the uniform toy's elements: buttons, x 18..142, y 38..152
+    if form.startswith("thought-toy") or form == "thought-agentrl":
         els = [(i, "button", w, rng.randint(18, 142), rng.randint(38, 152))
                for i, w in enumerate(rng.sample(WORDS, n))]  # fmt: skip
     else:
@@ -129,6 +137,10 @@ def probe_text(rng: random.Random, form: str = "plain") -> tuple[str, str]:
         prompt = CHAT.split("<|im_end|>\n", 1)[0] + "<|im_end|>\n" + prompt
     if form == "thought-agentrl":  # agentrl's user message without the markers around it
         prompt = f'Instruction: Click the "{w}" {role}.\n\nElements:\n' + listing
+    if form in ("thought-toy-nohead", "thought-toy-clickthe"):  # agentrl's instruction, no headers
+        prompt = f' Click the "{w}" {role}.\n' + listing
+    if form in ("thought-toy-nohead", "thought-toy-imend"):  # agentrl's end of turn for the final newline
+        click = click.removesuffix("\n") + "<|im_end|>"
     if form.startswith("thought"):
         return prompt, f'Thought: I click the "{w}" {role}.\nAction: {click}'
     return prompt + "Action: ", click

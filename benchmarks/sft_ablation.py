@@ -33,7 +33,9 @@ each curve under "split" (`--tag @NAME` files it as KEY@NAME): it found the tiny
 delays the probe's copying (findings.chat_wrapper) but taking it off agentrl's own samples does not bring it
 (findings.wrapping_on_agentrl_text); agentrl's `Instruction:`/`Elements:` headers in the probe's text stop its
 copying by 2,000 steps in all three runs (findings.header_tokens_seeded), but agentrl's own samples without
-them and without the wrapping do not copy either (findings.headers_on_agentrl_samples). `--seed N` seeds a
+them and without the wrapping do not copy either (findings.headers_on_agentrl_samples), and the step at which
+copying begins varies from run to run by more than any one wording change moves it
+(findings.ending_and_run_to_run). `--seed N` seeds a
 split row's init and samples (earlier rows: unseeded).
 """
 
